@@ -1,0 +1,323 @@
+/**
+ * @module
+ * The Store contract suite. Every implementation runs it in full:
+ *
+ * @example
+ * describeStoreContract('sqlite', async () => {
+ *   const store = openSqliteStore({ path: tempFile() })
+ *   return { store, cleanup: () => store.close() }
+ * })
+ */
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, it } from 'node:test'
+import type { InboundEvent } from '../core/types.ts'
+import type { IngestItem, NewRun, Store } from './store.ts'
+
+export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>
+
+let counter = 0
+function event(overrides: Partial<InboundEvent> = {}): InboundEvent {
+  counter += 1
+  return {
+    id: `evt_${counter}_${Math.random().toString(36).slice(2, 8)}`,
+    type: 'order.created',
+    payload: { order: { id: counter, note: 'crème brûlée ✓' } },
+    headers: { 'webhook-id': 'x' },
+    ...overrides,
+  }
+}
+const run = (action: string, orderingKey: string | null = null, maxAttempts = 3): NewRun => ({
+  action,
+  orderingKey,
+  maxAttempts,
+})
+const item = (runs: NewRun[], overrides: Partial<InboundEvent> = {}, source = 'webhooks'): IngestItem => ({
+  source,
+  event: event(overrides),
+  runs,
+})
+
+export function describeStoreContract(name: string, makeStore: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    async function withStore(body: (store: Store) => Promise<void>) {
+      const { store, cleanup } = await makeStore()
+      try {
+        await body(store)
+      } finally {
+        await cleanup()
+      }
+    }
+
+    it('ingests an event with one pending run per action, payload intact', () =>
+      withStore(async (store) => {
+        const input = item([run('a'), run('b')])
+        const [outcome] = await store.ingest([input])
+        assert.equal(outcome!.duplicate, false)
+        assert.equal(outcome!.runIds.length, 2)
+        const stored = await store.getEvent('webhooks', input.event.id)
+        assert.deepEqual(stored!.payload, input.event.payload)
+        assert.deepEqual(stored!.headers, input.event.headers)
+        assert.equal(stored!.duplicateDeliveries, 0)
+        const runs = await store.runsForEvent(outcome!.seq)
+        assert.deepEqual(runs.map((r) => [r.action, r.state, r.attempts, r.eventId]), [
+          ['a', 'pending', 0, input.event.id],
+          ['b', 'pending', 0, input.event.id],
+        ])
+      }))
+
+    it('acknowledges a repeated delivery as a duplicate and creates no run', () =>
+      withStore(async (store) => {
+        const input = item([run('a')])
+        const [first] = await store.ingest([input])
+        const [again] = await store.ingest([{ ...input, event: { ...input.event, payload: { changed: true } } }])
+        assert.equal(again!.duplicate, true)
+        assert.equal(again!.seq, first!.seq)
+        assert.deepEqual(again!.runIds, [])
+        const stored = await store.getEvent('webhooks', input.event.id)
+        assert.deepEqual(stored!.payload, input.event.payload, 'the first delivery is kept')
+        assert.equal(stored!.duplicateDeliveries, 1)
+        assert.equal((await store.runsForEvent(first!.seq)).length, 1)
+      }))
+
+    it('dedupes per source: the same id from two sources is two events', () =>
+      withStore(async (store) => {
+        const input = item([run('a')])
+        const [a] = await store.ingest([input])
+        const [b] = await store.ingest([{ ...input, source: 'other' }])
+        assert.equal(b!.duplicate, false)
+        assert.notEqual(a!.seq, b!.seq)
+      }))
+
+    it('gives each of many concurrent ingests its own outcome, duplicates included', () =>
+      withStore(async (store) => {
+        const items = Array.from({ length: 40 }, () => item([run('a')]))
+        const outcomes = await Promise.all([...items, items[0]!].map((i) => store.ingest([i])))
+        const flat = outcomes.map((o) => o[0]!)
+        assert.equal(flat.filter((o) => o.duplicate).length, 1)
+        assert.equal(new Set(flat.map((o) => o.seq)).size, 40)
+      }))
+
+    it('claims pending runs of one action once, starting an attempt', () =>
+      withStore(async (store) => {
+        await store.ingest([item([run('a'), run('b')]), item([run('a')])])
+        const claimed = await store.claimRuns({ workerId: 'w1', action: 'a', limit: 10, leaseMs: 60_000 })
+        assert.equal(claimed.length, 2)
+        assert.ok(claimed.every((c) => c.run.action === 'a' && c.run.state === 'running' && c.run.attempts === 1))
+        assert.equal(claimed[0]!.event.id, claimed[0]!.run.eventId)
+        const attempts = await store.listAttempts(claimed[0]!.run.id)
+        assert.equal(attempts.length, 1)
+        assert.equal(attempts[0]!.workerId, 'w1')
+        assert.equal(attempts[0]!.endedAt, null)
+        assert.deepEqual(await store.claimRuns({ workerId: 'w2', action: 'a', limit: 10, leaseMs: 60_000 }), [])
+      }))
+
+    it('respects the claim limit and hands out runs in event order', () =>
+      withStore(async (store) => {
+        const outcomes = await store.ingest([item([run('a')]), item([run('a')]), item([run('a')])])
+        const first = await store.claimRuns({ workerId: 'w', action: 'a', limit: 2, leaseMs: 60_000 })
+        assert.deepEqual(first.map((c) => c.run.id), [outcomes[0]!.runIds[0], outcomes[1]!.runIds[0]])
+      }))
+
+    it('never hands out a run whose ordering key has an earlier unfinished run', () =>
+      withStore(async (store) => {
+        const [a1, , b1] = await store.ingest([
+          item([run('act', 'order-1')]),
+          item([run('act', 'order-1')]),
+          item([run('act', 'order-2'), run('other', 'order-1')]),
+        ])
+        const first = await store.claimRuns({ workerId: 'w', action: 'act', limit: 10, leaseMs: 60_000 })
+        assert.deepEqual(first.map((c) => c.run.id), [a1!.runIds[0], b1!.runIds[0]])
+        const other = await store.claimRuns({ workerId: 'w', action: 'other', limit: 10, leaseMs: 60_000 })
+        assert.equal(other.length, 1, 'keys are per action')
+
+        // While the head retries, the key stays blocked.
+        await store.finishAttempt({
+          runId: a1!.runIds[0]!,
+          workerId: 'w',
+          attempt: 1,
+          end: { outcome: 'failed', error: new Error('erp down'), retryAt: Date.now() + 60_000 },
+        })
+        assert.deepEqual(await store.claimRuns({ workerId: 'w', action: 'act', limit: 10, leaseMs: 60_000 }), [])
+
+      }))
+
+    it('unblocks a key when its head succeeds or dies', () =>
+      withStore(async (store) => {
+        const [a1, a2, a3] = await store.ingest([
+          item([run('act', 'k')]),
+          item([run('act', 'k')]),
+          item([run('act', 'k')]),
+        ])
+        const claim = () => store.claimRuns({ workerId: 'w', action: 'act', limit: 10, leaseMs: 60_000 })
+        assert.deepEqual((await claim()).map((c) => c.run.id), [a1!.runIds[0]])
+        await store.finishAttempt({ runId: a1!.runIds[0]!, workerId: 'w', attempt: 1, end: { outcome: 'succeeded' } })
+        assert.deepEqual((await claim()).map((c) => c.run.id), [a2!.runIds[0]])
+        await store.finishAttempt({
+          runId: a2!.runIds[0]!,
+          workerId: 'w',
+          attempt: 1,
+          end: { outcome: 'dead', error: new Error('rejected') },
+        })
+        assert.deepEqual((await claim()).map((c) => c.run.id), [a3!.runIds[0]])
+      }))
+
+    it('records how an attempt ended, and retries only when due', () =>
+      withStore(async (store) => {
+        const [o] = await store.ingest([item([run('a')])])
+        const runId = o!.runIds[0]!
+        await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 })
+        const error = new Error('ERP answered 503')
+        const finished = await store.finishAttempt({
+          runId,
+          workerId: 'w',
+          attempt: 1,
+          end: { outcome: 'failed', error, retryAt: Date.now() + 80 },
+        })
+        assert.equal(finished, true)
+        const retrying = (await store.getRun(runId))!
+        assert.equal(retrying.state, 'retrying')
+        assert.equal(retrying.lastError, 'ERP answered 503')
+        assert.equal(retrying.workerId, null)
+        const [attempt] = await store.listAttempts(runId)
+        assert.equal(attempt!.outcome, 'failed')
+        assert.equal(attempt!.errorMessage, 'ERP answered 503')
+        assert.match(attempt!.errorStack!, /ERP answered 503/)
+        assert.ok(attempt!.endedAt! >= attempt!.startedAt)
+
+        assert.deepEqual(await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 }), [])
+        const next = await store.nextRunAt(['a'])
+        assert.ok(next !== null && next > Date.now() && next <= Date.now() + 80)
+        await sleep(100)
+        const [again] = await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 })
+        assert.equal(again!.run.attempts, 2)
+        await store.finishAttempt({ runId, workerId: 'w', attempt: 2, end: { outcome: 'succeeded' } })
+        const done = (await store.getRun(runId))!
+        assert.equal(done.state, 'succeeded')
+        assert.deepEqual((await store.listAttempts(runId)).map((a) => a.outcome), ['failed', 'succeeded'])
+      }))
+
+    it('refuses to finish an attempt for a worker that no longer holds the run', () =>
+      withStore(async (store) => {
+        const [o] = await store.ingest([item([run('a')])])
+        await store.claimRuns({ workerId: 'w1', action: 'a', limit: 1, leaseMs: 60_000 })
+        const ok = await store.finishAttempt({ runId: o!.runIds[0]!, workerId: 'w2', attempt: 1, end: { outcome: 'succeeded' } })
+        assert.equal(ok, false)
+        assert.equal((await store.getRun(o!.runIds[0]!))!.state, 'running')
+      }))
+
+    it('reclaims a running run whose lease expired, closing the lost attempt', () =>
+      withStore(async (store) => {
+        const [o] = await store.ingest([item([run('a', null, 5)])])
+        const runId = o!.runIds[0]!
+        await store.claimRuns({ workerId: 'crashed', action: 'a', limit: 1, leaseMs: 20 })
+        assert.deepEqual(await store.claimRuns({ workerId: 'w2', action: 'a', limit: 1, leaseMs: 60_000 }), [])
+        await sleep(40)
+        const [reclaimed] = await store.claimRuns({ workerId: 'w2', action: 'a', limit: 1, leaseMs: 60_000 })
+        assert.equal(reclaimed!.run.id, runId)
+        assert.equal(reclaimed!.run.attempts, 2)
+        assert.equal(reclaimed!.run.workerId, 'w2')
+        const attempts = await store.listAttempts(runId)
+        assert.deepEqual(attempts.map((a) => [a.workerId, a.outcome]), [
+          ['crashed', 'interrupted'],
+          ['w2', null],
+        ])
+        const late = await store.finishAttempt({ runId, workerId: 'crashed', attempt: 1, end: { outcome: 'succeeded' } })
+        assert.equal(late, false, 'the crashed worker cannot finish a run it lost')
+      }))
+
+    it('buries a run whose lease expired on its last attempt instead of running it again', () =>
+      withStore(async (store) => {
+        const [o] = await store.ingest([item([run('a', null, 1)])])
+        await store.claimRuns({ workerId: 'crashed', action: 'a', limit: 1, leaseMs: 10 })
+        await sleep(30)
+        assert.deepEqual(await store.claimRuns({ workerId: 'w2', action: 'a', limit: 1, leaseMs: 60_000 }), [])
+        const dead = (await store.getRun(o!.runIds[0]!))!
+        assert.equal(dead.state, 'dead')
+        assert.match(dead.lastError!, /lease expired/)
+        assert.equal((await store.listAttempts(dead.id))[0]!.outcome, 'interrupted')
+      }))
+
+    it('releases runs at shutdown without using up an attempt', () =>
+      withStore(async (store) => {
+        const [o] = await store.ingest([item([run('a', null, 1)])])
+        const runId = o!.runIds[0]!
+        await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 })
+        await store.releaseRuns('w', [runId])
+        const released = (await store.getRun(runId))!
+        assert.equal(released.state, 'pending')
+        assert.equal(released.maxAttempts, 2)
+        assert.equal((await store.listAttempts(runId))[0]!.outcome, 'interrupted')
+        const [again] = await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 })
+        assert.equal(again!.run.attempts, 2)
+      }))
+
+    it('replays a run as a new run and keeps the old one', () =>
+      withStore(async (store) => {
+        const [o] = await store.ingest([item([run('a', 'k')])])
+        const runId = o!.runIds[0]!
+        await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 })
+        await store.finishAttempt({ runId, workerId: 'w', attempt: 1, end: { outcome: 'dead', error: new Error('x') } })
+        const replay = await store.replayRun(runId)
+        assert.notEqual(replay.id, runId)
+        assert.equal(replay.replayOf, runId)
+        assert.equal(replay.state, 'pending')
+        assert.equal(replay.attempts, 0)
+        assert.equal(replay.orderingKey, 'k')
+        assert.equal(replay.eventSeq, o!.seq)
+        assert.equal((await store.getRun(runId))!.state, 'dead')
+        await assert.rejects(store.replayRun(987654), /does not exist/)
+      }))
+
+    it('replays every dead run matching a filter, once', () =>
+      withStore(async (store) => {
+        const outcomes = await store.ingest([
+          item([run('a')], { type: 'order.created' }),
+          item([run('a')], { type: 'order.updated' }),
+          item([run('b')], { type: 'order.created' }),
+          item([run('a')], { type: 'order.created' }),
+        ])
+        for (const action of ['a', 'b']) {
+          for (const c of await store.claimRuns({ workerId: 'w', action, limit: 10, leaseMs: 60_000 })) {
+            const end = c.run.id === outcomes[3]!.runIds[0]
+              ? ({ outcome: 'succeeded' } as const)
+              : ({ outcome: 'dead', error: new Error('no') } as const)
+            await store.finishAttempt({ runId: c.run.id, workerId: 'w', attempt: 1, end })
+          }
+        }
+        const replays = await store.replayDeadRuns({ action: 'a', type: 'order.created' })
+        assert.deepEqual(replays.map((r) => r.replayOf), [outcomes[0]!.runIds[0]])
+        assert.deepEqual(await store.replayDeadRuns({ action: 'a', type: 'order.created' }), [], 'a second bulk replay finds nothing new')
+        const all = await store.replayDeadRuns({})
+        assert.deepEqual(all.map((r) => r.replayOf).sort(), [outcomes[1]!.runIds[0], outcomes[2]!.runIds[0]].sort())
+      }))
+
+    it('lists and filters events and runs, newest first, with paging', () =>
+      withStore(async (store) => {
+        const before = Date.now()
+        const outcomes = await store.ingest([
+          item([run('a')], { type: 'order.created', id: 'ord-100-created' }),
+          item([run('a')], { type: 'order.updated', id: 'ord-100-updated' }),
+          item([run('b')], { type: 'order.created', id: 'ord-200-created' }, 'cl'),
+        ])
+        assert.deepEqual((await store.listEvents({})).map((e) => e.id), ['ord-200-created', 'ord-100-updated', 'ord-100-created'])
+        assert.deepEqual((await store.listEvents({ source: 'webhooks', type: 'order.created' })).map((e) => e.id), ['ord-100-created'])
+        assert.deepEqual((await store.listEvents({ idContains: '100' })).length, 2)
+        assert.deepEqual((await store.listEvents({ since: before, limit: 1 })).map((e) => e.id), ['ord-200-created'])
+        assert.deepEqual((await store.listEvents({ until: before })).length, 0)
+        const page2 = await store.listEvents({ beforeSeq: outcomes[2]!.seq, limit: 1 })
+        assert.deepEqual(page2.map((e) => e.id), ['ord-100-updated'])
+
+        assert.deepEqual((await store.listRuns({ action: 'a' })).map((r) => r.eventId), ['ord-100-updated', 'ord-100-created'])
+        assert.deepEqual((await store.listRuns({ source: 'cl' })).map((r) => r.action), ['b'])
+        assert.deepEqual((await store.listRuns({ type: 'order.updated', state: 'pending' })).length, 1)
+        assert.deepEqual((await store.listRuns({ state: 'dead' })).length, 0)
+        assert.deepEqual((await store.listRuns({ eventIdContains: '200' })).map((r) => r.action), ['b'])
+        assert.deepEqual((await store.listRuns({ beforeId: outcomes[1]!.runIds[0]! })).map((r) => r.eventId), ['ord-100-created'])
+        const counts = await store.countRunsByState()
+        assert.deepEqual(counts, { pending: 3, running: 0, succeeded: 0, retrying: 0, dead: 0 })
+        assert.equal(await store.getRun(123456), null)
+        assert.equal(await store.getEvent('webhooks', 'nope'), null)
+      }))
+  })
+}

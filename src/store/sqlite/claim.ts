@@ -1,0 +1,138 @@
+/**
+ * @module
+ * The run lifecycle on SQLite: claim, finish, release. SQLite has one writer at a time, so a claim
+ * is a plain UPDATE … RETURNING inside the write transaction; no row locks are needed.
+ */
+import type { DatabaseSync } from 'node:sqlite'
+import type { ClaimedRun, ClaimRequest, FinishAttempt } from '../store.ts'
+import type { GroupCommit } from './group-commit.ts'
+import { RUN_SELECT, toEvent, toRun, type Row } from './rows.ts'
+
+const LEASE_LOST_ON_LAST_ATTEMPT =
+  'the worker running the last attempt stopped without finishing it (lease expired)'
+
+export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit) {
+  // A run whose process died on its last attempt must not run again: it may be what kills it.
+  const buryAbandonedLastAttempts = db.prepare(/* sql */ `
+    UPDATE runs SET state = 'dead', lease_expires_at = NULL, worker_id = NULL,
+      last_error = '${LEASE_LOST_ON_LAST_ATTEMPT}', updated_at = :now
+    WHERE action = :action AND state = 'running' AND lease_expires_at <= :now
+      AND attempts >= max_attempts
+    RETURNING id`)
+  const markInterrupted = db.prepare(/* sql */ `
+    UPDATE attempts SET ended_at = :now, outcome = 'interrupted', error_message = :message
+    WHERE run_id = :run_id AND ended_at IS NULL`)
+  // The ordering-key test admits only the earliest unfinished run of each key. The repeated
+  // state list lets SQLite use the partial index runs_unfinished.
+  const claim = db.prepare(/* sql */ `
+    UPDATE runs SET state = 'running', attempts = attempts + 1, lease_expires_at = :lease,
+      worker_id = :worker, updated_at = :now
+    WHERE id IN (
+      SELECT r.id FROM runs r
+      WHERE r.action = :action
+        AND r.state IN ('pending', 'retrying', 'running')
+        AND ((r.state IN ('pending', 'retrying') AND r.run_at <= :now)
+          OR (r.state = 'running' AND r.lease_expires_at <= :now))
+        AND (r.ordering_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM runs p
+          WHERE p.action = r.action AND p.ordering_key = r.ordering_key AND p.id < r.id
+            AND p.state IN ('pending', 'retrying', 'running')))
+      ORDER BY r.id
+      LIMIT :limit)
+    RETURNING id, attempts, state`)
+  const insertAttempt = db.prepare(/* sql */ `
+    INSERT INTO attempts (run_id, number, worker_id, started_at) VALUES (?, ?, ?, ?)`)
+  const selectRun = db.prepare(`${RUN_SELECT} WHERE r.id = ?`)
+  const selectEvent = db.prepare(`SELECT * FROM events WHERE seq = ?`)
+
+  function claimRuns(request: ClaimRequest): Promise<ClaimedRun[]> {
+    return commits.write(() => {
+      const now = Date.now()
+      for (const { id } of buryAbandonedLastAttempts.all({ action: request.action, now }) as Row[]) {
+        markInterrupted.run({ run_id: id as number, now, message: LEASE_LOST_ON_LAST_ATTEMPT })
+      }
+      const claimed = claim.all({
+        action: request.action,
+        now,
+        lease: now + request.leaseMs,
+        worker: request.workerId,
+        limit: request.limit,
+      }) as { id: number; attempts: number }[]
+      claimed.sort((a, b) => a.id - b.id)
+      return claimed.map(({ id, attempts }) => {
+        // A reclaimed run's previous attempt never ended: its process died holding the lease.
+        markInterrupted.run({ run_id: id, now, message: 'the worker stopped without finishing (lease expired)' })
+        insertAttempt.run(id, attempts, request.workerId, now)
+        const run = toRun(selectRun.get(id) as Row)
+        return { run, event: toEvent(selectEvent.get(run.eventSeq) as Row) }
+      })
+    })
+  }
+
+  const finishRun = db.prepare(/* sql */ `
+    UPDATE runs SET state = :state, run_at = :run_at, lease_expires_at = NULL, worker_id = NULL,
+      last_error = :error, updated_at = :now
+    WHERE id = :id AND state = 'running' AND worker_id = :worker AND attempts = :attempt`)
+  const finishAttemptRow = db.prepare(/* sql */ `
+    UPDATE attempts SET ended_at = :now, outcome = :outcome, error_message = :message, error_stack = :stack
+    WHERE run_id = :id AND number = :attempt AND ended_at IS NULL`)
+
+  function finishAttempt({ runId, workerId, attempt, end }: FinishAttempt): Promise<boolean> {
+    return commits.write(() => {
+      const now = Date.now()
+      const error = end.outcome === 'succeeded' ? null : end.error
+      const state = end.outcome === 'succeeded' ? 'succeeded' : end.outcome === 'dead' ? 'dead' : 'retrying'
+      const changed = finishRun.run({
+        id: runId,
+        worker: workerId,
+        attempt,
+        state,
+        run_at: end.outcome === 'failed' ? end.retryAt : now,
+        error: error ? error.message : null,
+        now,
+      }).changes
+      // The attempt happened either way; if the lease was lost a reclaim already closed it.
+      finishAttemptRow.run({
+        id: runId,
+        attempt,
+        now,
+        outcome: end.outcome,
+        message: error ? error.message : null,
+        stack: error?.stack ?? null,
+      })
+      return Number(changed) === 1
+    })
+  }
+
+  // An attempt cut short by shutdown is not the run's fault: give the attempt back.
+  const releaseRun = db.prepare(/* sql */ `
+    UPDATE runs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END,
+      max_attempts = max_attempts + 1, run_at = :now, lease_expires_at = NULL, worker_id = NULL,
+      updated_at = :now
+    WHERE id = :id AND worker_id = :worker AND state = 'running'
+    RETURNING attempts`)
+  const releaseAttempt = db.prepare(/* sql */ `
+    UPDATE attempts SET ended_at = :now, outcome = 'interrupted', error_message = 'released at shutdown'
+    WHERE run_id = :id AND number = :attempt AND ended_at IS NULL`)
+
+  function releaseRuns(workerId: string, runIds: number[]): Promise<void> {
+    return commits.write(() => {
+      const now = Date.now()
+      for (const id of runIds) {
+        const released = releaseRun.get({ id, worker: workerId, now }) as { attempts: number } | undefined
+        if (released) releaseAttempt.run({ id, attempt: released.attempts, now })
+      }
+    })
+  }
+
+  const selectNextRunAt = db.prepare(/* sql */ `
+    SELECT min(CASE WHEN state = 'running' THEN lease_expires_at ELSE run_at END) AS next
+    FROM runs WHERE state IN ('pending', 'retrying', 'running') AND action IN (SELECT value FROM json_each(?))`)
+
+  async function nextRunAt(actions: string[]): Promise<number | null> {
+    const row = selectNextRunAt.get(JSON.stringify(actions)) as { next: number | null }
+    return row.next === null ? null : Number(row.next)
+  }
+
+  return { claimRuns, finishAttempt, releaseRuns, nextRunAt }
+}

@@ -1,0 +1,63 @@
+/**
+ * @module
+ * The SQLite schema, as numbered migrations applied in order at open. Never edit a migration that
+ * has shipped: add the next number. `PRAGMA user_version` records the last one applied.
+ */
+
+export const migrations: { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: /* sql */ `
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        duplicate_deliveries INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (source, id)
+      );
+      CREATE INDEX events_received_at ON events (received_at);
+      CREATE INDEX events_type ON events (type, seq);
+
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_seq INTEGER NOT NULL REFERENCES events (seq),
+        action TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'retrying', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        ordering_key TEXT,
+        run_at INTEGER NOT NULL,
+        lease_expires_at INTEGER,
+        worker_id TEXT,
+        last_error TEXT,
+        replay_of INTEGER REFERENCES runs (id),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      -- Claiming scans only unfinished runs, however many finished ones accumulate.
+      CREATE INDEX runs_unfinished ON runs (action, id)
+        WHERE state IN ('pending', 'retrying', 'running');
+      CREATE INDEX runs_ordering_key ON runs (action, ordering_key, id)
+        WHERE ordering_key IS NOT NULL AND state IN ('pending', 'retrying', 'running');
+      CREATE INDEX runs_state ON runs (state, id);
+      CREATE INDEX runs_event_seq ON runs (event_seq);
+      CREATE INDEX runs_replay_of ON runs (replay_of) WHERE replay_of IS NOT NULL;
+
+      CREATE TABLE attempts (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        number INTEGER NOT NULL,
+        worker_id TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        outcome TEXT CHECK (outcome IN ('succeeded', 'failed', 'dead', 'interrupted')),
+        error_message TEXT,
+        error_stack TEXT,
+        PRIMARY KEY (run_id, number)
+      );
+    `,
+  },
+]

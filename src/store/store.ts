@@ -1,0 +1,140 @@
+/**
+ * @module
+ * The Store contract: everything storehook persists goes through it, and every implementation
+ * (SQLite, PostgreSQL) passes the same contract suite (`contract.ts`).
+ *
+ * Rules every implementation keeps:
+ * - `ingest` resolves only once the event and its runs are durable (committed, fsynced as
+ *   configured). The server acknowledges the platform only after that.
+ * - An event is unique on (source, id). A repeated delivery stores nothing new, creates no run,
+ *   and is reported as a duplicate.
+ * - `claimRuns` hands a run to one worker at a time, never hands out a run whose ordering key has
+ *   an earlier unfinished run of the same action, and reclaims `running` runs whose lease expired.
+ * - Writes that arrive close together may share one transaction (group commit); each caller still
+ *   learns its own outcome.
+ */
+import type { Attempt, InboundEvent, Run, RunState, StoredEvent } from '../core/types.ts'
+
+export interface NewRun {
+  action: string
+  orderingKey: string | null
+  maxAttempts: number
+}
+
+export interface IngestItem {
+  source: string
+  event: InboundEvent
+  /** One run per action subscribed to the event; created only if the event is new. */
+  runs: NewRun[]
+}
+
+export interface IngestOutcome {
+  seq: number
+  duplicate: boolean
+  /** Ids of the runs created (empty for a duplicate). */
+  runIds: number[]
+}
+
+export interface ClaimRequest {
+  workerId: string
+  action: string
+  limit: number
+  /** How long the claimed runs stay this worker's before another may reclaim them. */
+  leaseMs: number
+}
+
+export interface ClaimedRun {
+  /** The run, already `running`, with `attempts` counting the attempt just started. */
+  run: Run
+  event: StoredEvent
+}
+
+export type AttemptEnd =
+  | { outcome: 'succeeded' }
+  | { outcome: 'failed'; error: Error; retryAt: number }
+  | { outcome: 'dead'; error: Error }
+
+export interface FinishAttempt {
+  runId: number
+  workerId: string
+  /** The attempt number being finished (the run's `attempts` when it was claimed). */
+  attempt: number
+  end: AttemptEnd
+}
+
+export interface EventFilter {
+  source?: string
+  type?: string
+  /** Epoch ms, inclusive. */
+  since?: number
+  /** Epoch ms, exclusive. */
+  until?: number
+  /** Substring of the event id. */
+  idContains?: string
+  /** Page backwards from this seq (exclusive). */
+  beforeSeq?: number
+  limit?: number
+}
+
+export interface RunFilter {
+  state?: RunState
+  action?: string
+  source?: string
+  type?: string
+  /** Run creation time, epoch ms, inclusive. */
+  since?: number
+  /** Run creation time, epoch ms, exclusive. */
+  until?: number
+  /** Substring of the event id. */
+  eventIdContains?: string
+  /** Page backwards from this run id (exclusive). */
+  beforeId?: number
+  limit?: number
+}
+
+export interface EventWithDeliveries extends StoredEvent {
+  /** How many times the platform delivered this event again after the first. */
+  duplicateDeliveries: number
+}
+
+export interface Store {
+  /** Which implementation, for logs and health: `sqlite`, `postgres`. */
+  readonly kind: string
+
+  ingest(items: IngestItem[]): Promise<IngestOutcome[]>
+
+  claimRuns(request: ClaimRequest): Promise<ClaimedRun[]>
+  /** Records how an attempt ended. False when the run is no longer this worker's (lease lost). */
+  finishAttempt(finish: FinishAttempt): Promise<boolean>
+  /**
+   * Gives back runs this worker holds without finishing them (at shutdown). Their attempt is
+   * recorded as `interrupted` and does not count against the run's retries.
+   */
+  releaseRuns(workerId: string, runIds: number[]): Promise<void>
+  /** Epoch ms at which the earliest not-yet-due run of `actions` becomes claimable, or null. */
+  nextRunAt(actions: string[]): Promise<number | null>
+
+  /** A new pending run of the same action for the same event; the old run is kept. */
+  replayRun(runId: number): Promise<Run>
+  /** Replays every dead run matching the filter that has not been replayed yet. */
+  replayDeadRuns(filter: Omit<RunFilter, 'state' | 'beforeId' | 'limit'>): Promise<Run[]>
+
+  listEvents(filter: EventFilter): Promise<EventWithDeliveries[]>
+  getEvent(source: string, id: string): Promise<EventWithDeliveries | null>
+  listRuns(filter: RunFilter): Promise<Run[]>
+  getRun(id: number): Promise<Run | null>
+  listAttempts(runId: number): Promise<Attempt[]>
+  runsForEvent(eventSeq: number): Promise<Run[]>
+  countRunsByState(): Promise<Record<RunState, number>>
+
+  close(): Promise<void>
+}
+
+/** Page size when a filter gives none, and the most a filter may ask for. */
+export const DEFAULT_PAGE_SIZE = 50
+export const MAX_PAGE_SIZE = 1000
+
+export function pageSize(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit) || limit <= 0) return DEFAULT_PAGE_SIZE
+  return Math.min(Math.floor(limit), MAX_PAGE_SIZE)
+}
