@@ -4,7 +4,8 @@
  * what was verified and are useless without the secret); credentials are not.
  */
 
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key)$|secret|token|password/i
+const SECRET_HEADER =
+  /^(authorization|proxy-authorization|cookie|set-cookie)$|secret|token|password|credential|api-?key|(auth|access|signing)-key/i
 
 export const REDACTED = '[redacted]'
 

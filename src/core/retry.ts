@@ -18,7 +18,7 @@ export interface RetryPolicy {
 
 /**
  * The default spans days, longer than Adobe I/O Events' own 24 h of retries, so an ERP that is
- * down over a weekend still gets every order: the ceilings of its 25 delays add up to about 83 h
+ * down over a weekend still gets every order: the ceilings of its 24 delays add up to about 83 h
  * (about 41 h expected with jitter).
  */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {

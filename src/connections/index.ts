@@ -1,0 +1,10 @@
+/**
+ * @module
+ * Every kind of connection storehook knows, by the `kind` users write in their config.
+ */
+import type { ConnectionKind } from './connection.ts'
+import { httpConnection } from './http/index.ts'
+
+export const connectionKinds: Record<string, ConnectionKind> = {
+  [httpConnection.kind]: httpConnection,
+}

@@ -1,0 +1,86 @@
+/**
+ * @module
+ * How users write actions: `onEvent(selector, handler)`.
+ */
+import type { Logger } from 'pino'
+import type { StoredEvent } from '../core/types.ts'
+import type { RetryPolicy } from '../core/retry.ts'
+
+const ACTION = Symbol.for('storehook.action')
+
+/** What an action receives: one verified, stored event. */
+export type ActionEvent<Payload = any> = Omit<StoredEvent, 'payload'> & { payload: Payload }
+
+/**
+ * The configured connections, by name. Augment it to type your own:
+ *
+ * @example
+ * declare module 'storehook' { interface Connections { erp: HttpClient } }
+ */
+export interface Connections {
+  [name: string]: any
+}
+
+export interface ActionContext {
+  /** Logs with the run's id, action and event id attached. */
+  logger: Logger
+  connections: Connections
+  /** Aborted when the attempt times out or the process stops; pass it to outbound calls. */
+  signal: AbortSignal
+  /** This attempt's number, 1-based. */
+  attempt: number
+  /** Attempts this run may make in all. */
+  maxAttempts: number
+  runId: number
+}
+
+export type ActionHandler<Payload = any> = (event: ActionEvent<Payload>, ctx: ActionContext) => unknown
+
+export interface ActionOptions<Payload = any> {
+  /** Event types to consume; `*` matches any run of characters (`order.*`, `*`). */
+  types: string | string[]
+  /** Only events from these sources (by config name); default: all sources. */
+  source?: string | string[]
+  /**
+   * Runs with the same key execute one at a time, in event order. A function of the event, or a
+   * dot path into its payload (`'order.id'`). No key (undefined, null, '') means no ordering.
+   */
+  orderingKey?: string | ((event: ActionEvent<Payload>) => string | number | null | undefined)
+  /** Retry policy; unset fields keep the default (25 attempts over days). */
+  retry?: Partial<RetryPolicy>
+  /** Runs of this action executing at once in this process (default: the worker's limit). */
+  concurrency?: number
+  /** An attempt still running after this long fails as timed out and is retried (default 60 s). */
+  timeoutMs?: number
+}
+
+export interface ActionDefinition<Payload = any> {
+  readonly [ACTION]: true
+  readonly options: ActionOptions<Payload>
+  readonly handler: ActionHandler<Payload>
+}
+
+/**
+ * Declares an action: which events it consumes and what it does with each. Export it as the
+ * default export of a file in the project's `actions/` directory; the file's path names it.
+ * A handler that returns finishes the run; one that throws is retried, unless it throws a
+ * `PermanentError` (or a connection reports a 4xx that retrying cannot fix), which makes the run
+ * dead at once.
+ *
+ * @example
+ * export default onEvent({ types: 'order.created', orderingKey: 'order.id' }, async (event, ctx) => {
+ *   await ctx.connections.erp.post('orders', event.payload, { idempotencyKey: event.id })
+ * })
+ */
+export function onEvent<Payload = any>(
+  selector: string | string[] | ActionOptions<Payload>,
+  handler: ActionHandler<Payload>,
+): ActionDefinition<Payload> {
+  const options = typeof selector === 'string' || Array.isArray(selector) ? { types: selector } : selector
+  if (typeof handler !== 'function') throw new TypeError('onEvent(selector, handler): handler must be a function')
+  return { [ACTION]: true, options, handler }
+}
+
+export function isActionDefinition(value: unknown): value is ActionDefinition {
+  return typeof value === 'object' && value !== null && (value as Partial<ActionDefinition>)[ACTION] === true
+}

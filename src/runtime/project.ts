@@ -1,0 +1,200 @@
+/**
+ * @module
+ * Loads a project directory: `.env`, `storehook.config.{ts,mjs,js}`, the `actions/` directory.
+ * Every problem found here is the user's to fix, so each error names the file, the field and what
+ * was expected, and nothing starts until the whole project is valid.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { registerHooks } from 'node:module'
+import { join, relative, resolve, sep } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { parseEnv } from 'node:util'
+import { z } from 'zod'
+import { connectionKinds } from '../connections/index.ts'
+import type { ConnectionDeps } from '../connections/connection.ts'
+import { ConfigError } from '../core/errors.ts'
+import { sourceKinds } from '../sources/index.ts'
+import type { Source } from '../sources/source.ts'
+import { isActionDefinition } from './action.ts'
+import { isEnvRef, type ProjectConfig } from './config.ts'
+import { loadAction, type LoadedAction } from './subscriptions.ts'
+
+export const CONFIG_FILES = ['storehook.config.ts', 'storehook.config.mjs', 'storehook.config.js']
+const ACTION_FILE = /^(?!.*\.(test|spec)\.)(?!.*\.d\.ts$).*\.(ts|mts|js|mjs)$/
+
+export interface Settings {
+  worker: { concurrency: number; pollIntervalMs: number; shutdownGraceMs: number; leaseMarginMs: number }
+  server: { bodyLimitBytes: number }
+  store: { synchronous: 'full' | 'normal' }
+}
+
+export interface Project {
+  dir: string
+  configFile: string
+  settings: Settings
+  sources: Map<string, Source>
+  connections: Record<string, unknown>
+  actions: LoadedAction[]
+}
+
+const settingsSchema = z.object({
+  worker: z
+    .object({
+      concurrency: z.number().int().positive().default(16),
+      pollIntervalMs: z.number().int().positive().default(1000),
+      shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+      leaseMarginMs: z.number().int().positive().default(30_000),
+    })
+    .strict()
+    .default({ concurrency: 16, pollIntervalMs: 1000, shutdownGraceMs: 10_000, leaseMarginMs: 30_000 }),
+  server: z
+    .object({ bodyLimitBytes: z.number().int().positive().default(1024 * 1024) })
+    .strict()
+    .default({ bodyLimitBytes: 1024 * 1024 }),
+  store: z
+    .object({ synchronous: z.enum(['full', 'normal']).default('full') })
+    .strict()
+    .default({ synchronous: 'full' }),
+})
+
+/**
+ * Loads and validates the project in `dir`.
+ *
+ * @example
+ * const project = await loadProject('examples/quickstart')
+ * project.actions.map((a) => a.name) // ['forward']
+ */
+export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promise<Project> {
+  dir = resolve(dir)
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`project directory ${dir} does not exist`)
+  const configName = CONFIG_FILES.find((name) => existsSync(join(dir, name)))
+  if (!configName) throw new ConfigError(`${dir}: no ${CONFIG_FILES.join(', ')} found; is this a storehook project?`)
+  const configFile = join(dir, configName)
+  loadDotEnv(dir)
+  resolveStorehookImports()
+
+  const config = await importDefault(configFile, configName)
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new ConfigError(`${configName}: the default export must be the object given to defineConfig({ … })`)
+  }
+  const { sources = {}, connections = {}, actions = {}, ...rest } = config as ProjectConfig
+  const settings = parse(settingsSchema, resolveEnv(rest, configName, ''), configName, '') as Settings
+
+  const sourceMap = new Map<string, Source>()
+  for (const [name, raw] of Object.entries(resolveEnv(sources, configName, 'sources.'))) {
+    const kind = pickKind(sourceKinds, raw, configName, `sources.${name}`)
+    const { kind: _, ...options } = raw as { kind: string }
+    sourceMap.set(name, kind.create(name, parse(kind.configSchema, options, configName, `sources.${name}.`)))
+  }
+  const connectionMap: Record<string, unknown> = {}
+  for (const [name, raw] of Object.entries(resolveEnv(connections, configName, 'connections.'))) {
+    const kind = pickKind(connectionKinds, raw, configName, `connections.${name}`)
+    const { kind: _, ...options } = raw as { kind: string }
+    connectionMap[name] = kind.create(name, parse(kind.configSchema, options, configName, `connections.${name}.`), deps)
+  }
+
+  const sourceNames = [...sourceMap.keys()]
+  const loaded: LoadedAction[] = []
+  for (const [name, definition] of Object.entries(actions)) {
+    if (!isActionDefinition(definition)) {
+      throw new ConfigError(`${configName}: actions.${name}: expected an action made with onEvent(…)`)
+    }
+    loaded.push(loadAction(name, configName, definition, sourceNames))
+  }
+  for (const file of listActionFiles(join(dir, 'actions'))) {
+    const shown = relative(dir, file).split(sep).join('/')
+    const definition = await importDefault(file, shown)
+    if (!isActionDefinition(definition)) {
+      throw new ConfigError(`${shown}: the default export must be an action: export default onEvent(…)`)
+    }
+    const name = relative(join(dir, 'actions'), file).split(sep).join('/').replace(/\.[^.]+$/, '')
+    if (loaded.some((a) => a.name === name)) throw new ConfigError(`${shown}: an action named "${name}" is already defined`)
+    loaded.push(loadAction(name, shown, definition, sourceNames))
+  }
+  return { dir, configFile, settings, sources: sourceMap, connections: connectionMap, actions: loaded }
+}
+
+/** Fills unset environment variables from the project's `.env`; the real environment wins. */
+function loadDotEnv(dir: string): void {
+  const file = join(dir, '.env')
+  if (!existsSync(file)) return
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(file, 'utf8')))) {
+    if (process.env[name] === undefined) process.env[name] = value
+  }
+}
+
+let hooksRegistered = false
+/**
+ * Makes `import … from 'storehook'` in project files resolve to this running copy of storehook,
+ * so a project needs no install of its own to run, and its actions and the runtime share one
+ * module instance whichever way storehook was started.
+ */
+function resolveStorehookImports(): void {
+  if (hooksRegistered) return
+  hooksRegistered = true
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
+  const index = new URL(`../index${extension}`, import.meta.url).href
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (specifier === 'storehook') return { url: index, shortCircuit: true }
+      return nextResolve(specifier, context)
+    },
+  })
+}
+
+async function importDefault(file: string, shown: string): Promise<unknown> {
+  try {
+    const module = await import(pathToFileURL(file).href)
+    return module.default
+  } catch (error) {
+    throw new ConfigError(`${shown}: failed to load: ${(error as Error).message}`, { cause: error })
+  }
+}
+
+function listActionFiles(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => !entry.name.startsWith('.') && !entry.name.startsWith('_'))
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((entry) => {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) return listActionFiles(path)
+      return ACTION_FILE.test(entry.name) ? [path] : []
+    })
+}
+
+function resolveEnv(value: unknown, file: string, path: string): any {
+  if (isEnvRef(value)) {
+    const resolved = process.env[value.name] ?? value.fallback
+    if (resolved === undefined) {
+      throw new ConfigError(
+        `${file}: ${path.replace(/\.$/, '')}: environment variable ${value.name} is not set (set it in the environment or in the project's .env)`,
+      )
+    }
+    return resolved
+  }
+  if (Array.isArray(value)) return value.map((item, i) => resolveEnv(item, file, `${path.replace(/\.$/, '')}[${i}].`))
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnv(v, file, `${path}${k}.`)]))
+  }
+  return value
+}
+
+function pickKind<K>(kinds: Record<string, K>, raw: unknown, file: string, path: string): K {
+  const kind = (raw as { kind?: unknown } | null)?.kind
+  const known = Object.keys(kinds).join(', ')
+  if (typeof kind !== 'string') throw new ConfigError(`${file}: ${path}.kind: expected one of ${known}`)
+  const found = kinds[kind]
+  if (!found) throw new ConfigError(`${file}: ${path}.kind: unknown kind "${kind}"; expected one of ${known}`)
+  return found
+}
+
+function parse(schema: z.ZodType, value: unknown, file: string, prefix: string): unknown {
+  const result = schema.safeParse(value)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => {
+    const field = `${prefix}${issue.path.join('.')}`.replace(/\.$/, '') || '(top level)'
+    return `${file}: ${field}: ${issue.message}`
+  })
+  throw new ConfigError(problems.join('\n'))
+}

@@ -1,0 +1,112 @@
+/**
+ * @module
+ * The runtime: one loaded project, its store, its worker and its metrics. `receive` is the
+ * durable half of every inbound request: verify through the source, store the event with one run
+ * per subscribed action, then wake the worker. The server answers 2xx only after it returns.
+ */
+import type { Logger } from 'pino'
+import { HttpError, VerificationError } from '../core/errors.ts'
+import type { InboundEvent } from '../core/types.ts'
+import type { SourceRequest } from '../sources/source.ts'
+import type { IngestItem, IngestOutcome, Store } from '../store/store.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
+import type { Project } from './project.ts'
+import { subscribers } from './subscriptions.ts'
+import { Worker } from './worker.ts'
+
+export interface ReceivedEvent {
+  id: string
+  type: string
+  duplicate: boolean
+  runs: number
+}
+
+export class Runtime {
+  readonly project: Project
+  readonly store: Store
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly worker: Worker
+
+  constructor(options: { project: Project; store: Store; logger: Logger; workerId?: string; random?: () => number }) {
+    this.project = options.project
+    this.store = options.store
+    this.logger = options.logger
+    this.metrics = createMetrics(options.store)
+    this.worker = new Worker({
+      store: options.store,
+      actions: options.project.actions,
+      connections: options.project.connections,
+      logger: options.logger,
+      metrics: this.metrics,
+      concurrency: options.project.settings.worker.concurrency,
+      pollIntervalMs: options.project.settings.worker.pollIntervalMs,
+      leaseMarginMs: options.project.settings.worker.leaseMarginMs,
+      ...(options.workerId ? { workerId: options.workerId } : {}),
+      ...(options.random ? { random: options.random } : {}),
+    })
+  }
+
+  start(): void {
+    this.worker.start()
+  }
+
+  /** Stops the worker (finishing or releasing in-flight runs), then closes the store. */
+  async stop(): Promise<void> {
+    await this.worker.stop(this.project.settings.worker.shutdownGraceMs)
+    await this.store.close()
+  }
+
+  /**
+   * Verifies a request through the named source and makes its events durable.
+   * @throws HttpError 404 (unknown source), 401 (verification), 400 (malformed), 503 (not durable).
+   */
+  async receive(sourceName: string, request: SourceRequest): Promise<ReceivedEvent[]> {
+    const source = this.project.sources.get(sourceName)
+    if (!source) {
+      this.metrics.eventsRejected.inc({ source: '(unknown)', reason: 'unknown_source' })
+      throw new HttpError(404, `no source named "${sourceName}" is configured`)
+    }
+    let events: InboundEvent[]
+    try {
+      events = await source.receive(request, Date.now())
+    } catch (error) {
+      const reason = error instanceof VerificationError ? 'signature' : 'malformed'
+      this.metrics.eventsRejected.inc({ source: sourceName, reason })
+      this.logger.warn({ source: sourceName, reason, message: (error as Error).message }, 'rejected an inbound request')
+      throw error
+    }
+
+    const items = events.map((event) => this.#ingestItem(sourceName, event))
+    let outcomes: IngestOutcome[]
+    try {
+      outcomes = await this.store.ingest(items)
+    } catch (error) {
+      this.metrics.eventsRejected.inc({ source: sourceName, reason: 'not_durable' })
+      this.logger.error({ err: error, source: sourceName }, 'could not store an inbound event; answered 503 so the platform retries')
+      throw new HttpError(503, 'the event could not be stored; retry later', { cause: error })
+    }
+
+    this.worker.wake()
+    return outcomes.map((outcome, i) => {
+      const { event, runs } = items[i]!
+      const counter = outcome.duplicate ? this.metrics.eventsDuplicate : this.metrics.eventsReceived
+      counter.inc({ source: sourceName, type: event.type })
+      return { id: event.id, type: event.type, duplicate: outcome.duplicate, runs: outcome.duplicate ? 0 : runs.length }
+    })
+  }
+
+  #ingestItem(source: string, event: InboundEvent): IngestItem {
+    const runs = subscribers(this.project.actions, source, event).map((action) => {
+      let orderingKey: string | null = null
+      try {
+        orderingKey = action.orderingKey({ ...event, source })
+      } catch (error) {
+        // The event must still be stored: losing it is worse than running it unordered.
+        this.logger.error({ err: error, action: action.name, eventId: event.id }, 'orderingKey threw; this run has no ordering key')
+      }
+      return { action: action.name, orderingKey, maxAttempts: action.retry.maxAttempts }
+    })
+    return { source, event, runs }
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * @module
+ * Which actions an event goes to, and under which ordering key: decided at ingest, stored with
+ * each run, so later changes to the project do not reshuffle runs already promised.
+ */
+import { ConfigError } from '../core/errors.ts'
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.ts'
+import type { InboundEvent } from '../core/types.ts'
+import type { ActionDefinition, ActionEvent, ActionHandler } from './action.ts'
+
+export const DEFAULT_ACTION_TIMEOUT_MS = 60_000
+
+/** An action as the runtime holds it: options checked and normalized. */
+export interface LoadedAction {
+  name: string
+  /** Where it was defined, for the admin API and error messages. */
+  file: string
+  types: string[]
+  sources: string[] | null
+  retry: RetryPolicy
+  concurrency: number | null
+  timeoutMs: number
+  handler: ActionHandler
+  matchesType(type: string): boolean
+  /** The run's ordering key for this event, or null; throws if the user's function throws. */
+  orderingKey(event: Pick<ActionEvent, 'id' | 'type' | 'payload' | 'headers' | 'source'>): string | null
+}
+
+export function loadAction(name: string, file: string, definition: ActionDefinition, sourceNames: string[]): LoadedAction {
+  const { options } = definition
+  const where = `${file} (action "${name}")`
+  const types = typeof options.types === 'string' ? [options.types] : options.types
+  if (!Array.isArray(types) || types.length === 0 || types.some((t) => typeof t !== 'string' || t === '')) {
+    throw new ConfigError(`${where}: types: expected an event type or a non-empty list of them, such as 'order.created'`)
+  }
+  const sources = options.source === undefined ? null : typeof options.source === 'string' ? [options.source] : options.source
+  for (const source of sources ?? []) {
+    if (!sourceNames.includes(source)) {
+      throw new ConfigError(`${where}: source: "${source}" is not a configured source (configured: ${sourceNames.join(', ') || 'none'})`)
+    }
+  }
+  const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry }
+  for (const field of ['maxAttempts', 'baseDelayMs', 'maxDelayMs'] as const) {
+    if (!Number.isInteger(retry[field]) || retry[field] < (field === 'maxAttempts' ? 1 : 0)) {
+      throw new ConfigError(`${where}: retry.${field}: expected a ${field === 'maxAttempts' ? 'positive' : 'non-negative'} integer`)
+    }
+  }
+  for (const field of ['concurrency', 'timeoutMs'] as const) {
+    const value = options[field]
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new ConfigError(`${where}: ${field}: expected a positive integer`)
+    }
+  }
+  const patterns = types.map(globToRegExp)
+  return {
+    name,
+    file,
+    types,
+    sources,
+    retry,
+    concurrency: options.concurrency ?? null,
+    timeoutMs: options.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS,
+    handler: definition.handler,
+    matchesType: (type) => patterns.some((pattern) => pattern.test(type)),
+    orderingKey: makeOrderingKey(options.orderingKey),
+  }
+}
+
+/** The actions subscribed to an event of `type` from `source`. */
+export function subscribers(actions: LoadedAction[], source: string, event: InboundEvent): LoadedAction[] {
+  return actions.filter((a) => (a.sources === null || a.sources.includes(source)) && a.matchesType(event.type))
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+  return new RegExp(`^${escaped.join('.*')}$`)
+}
+
+function makeOrderingKey(option: ActionDefinition['options']['orderingKey']): LoadedAction['orderingKey'] {
+  if (option === undefined) return () => null
+  const read =
+    typeof option === 'function'
+      ? option
+      : (event: { payload: unknown }) =>
+          option.split('.').reduce<any>((value, key) => (value == null ? undefined : value[key]), event.payload)
+  return (event) => {
+    const key = read(event as ActionEvent)
+    return key === undefined || key === null || key === '' ? null : String(key)
+  }
+}

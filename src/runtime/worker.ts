@@ -1,0 +1,243 @@
+/**
+ * @module
+ * The worker: claims due runs, executes their actions, records each attempt, and schedules the
+ * next one. Claiming happens when something wakes it (an ingest, a finished run, a replay) and
+ * otherwise when the store says the next run falls due, at most `pollIntervalMs` apart so that
+ * runs written by other processes are found too.
+ */
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Logger } from 'pino'
+import { coerceError } from '../core/errors.ts'
+import { classifyFailure } from '../core/outcome.ts'
+import { retryDelay } from '../core/retry.ts'
+import type { Run } from '../core/types.ts'
+import type { AttemptEnd, ClaimedRun, Store } from '../store/store.ts'
+import type { ActionContext, Connections } from './action.ts'
+import type { Metrics } from './metrics.ts'
+import type { LoadedAction } from './subscriptions.ts'
+
+export interface WorkerOptions {
+  store: Store
+  actions: LoadedAction[]
+  connections: Connections
+  logger: Logger
+  metrics: Metrics
+  /** Runs executing at once in this process, over all actions. */
+  concurrency: number
+  pollIntervalMs: number
+  /** A lease outlives the attempt's timeout by this much, so a live worker never loses its run. */
+  leaseMarginMs: number
+  workerId?: string
+  /** For tests: the jitter source. */
+  random?: () => number
+}
+
+/** Raised into an attempt's signal when it runs past its action's `timeoutMs`. */
+export class AttemptTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`the attempt did not finish within its timeout of ${timeoutMs} ms`)
+    this.name = 'AttemptTimeoutError'
+  }
+}
+
+interface Execution {
+  action: string
+  controller: AbortController
+  released: boolean
+  done: Promise<void>
+}
+
+export class Worker {
+  readonly id: string
+  readonly #options: WorkerOptions
+  readonly #executions = new Map<number, Execution>()
+  readonly #perAction = new Map<string, number>()
+  #ticking: Promise<void> | null = null
+  #wokenWhileTicking = false
+  #timer: NodeJS.Timeout | null = null
+  #stopped = true
+  #contiguousErrors = 0
+  #rotation = 0
+
+  constructor(options: WorkerOptions) {
+    this.#options = options
+    this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  }
+
+  get inFlight(): number {
+    return this.#executions.size
+  }
+
+  start(): void {
+    this.#stopped = false
+    this.wake()
+  }
+
+  /** Look for due runs now (something was just ingested, finished or replayed). */
+  wake(): void {
+    if (this.#stopped) return
+    if (this.#ticking) {
+      this.#wokenWhileTicking = true
+      return
+    }
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
+    this.#ticking = this.#tick().finally(() => {
+      this.#ticking = null
+    })
+  }
+
+  /**
+   * Stops claiming, lets in-flight runs finish for up to `graceMs`, then aborts the rest and
+   * gives them back to the store (their attempt does not count) for the next process to take.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopped = true
+    if (this.#timer) clearTimeout(this.#timer)
+    await this.#ticking
+    let timer: NodeJS.Timeout | undefined
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))
+    await Promise.race([Promise.allSettled([...this.#executions.values()].map((e) => e.done)), graceOver])
+    clearTimeout(timer)
+    const remaining = [...this.#executions.entries()]
+    if (remaining.length === 0) return
+    for (const [, execution] of remaining) {
+      execution.released = true
+      execution.controller.abort(new Error('storehook is shutting down'))
+    }
+    await this.#options.store.releaseRuns(this.id, remaining.map(([runId]) => runId))
+    this.#options.logger.info({ runs: remaining.map(([runId]) => runId) }, 'released unfinished runs at shutdown')
+  }
+
+  async #tick(): Promise<void> {
+    const { store, actions, concurrency, logger } = this.#options
+    try {
+      let claimedSome: boolean
+      do {
+        this.#wokenWhileTicking = false
+        claimedSome = false
+        // Rotate the starting action so one busy action cannot starve the others.
+        const start = this.#rotation++ % Math.max(actions.length, 1)
+        for (const action of [...actions.slice(start), ...actions.slice(0, start)]) {
+          const free = Math.min(
+            concurrency - this.#executions.size,
+            (action.concurrency ?? Infinity) - (this.#perAction.get(action.name) ?? 0),
+          )
+          if (free <= 0 || this.#stopped) continue
+          const claimed = await store.claimRuns({
+            workerId: this.id,
+            action: action.name,
+            limit: free,
+            leaseMs: action.timeoutMs + this.#options.leaseMarginMs,
+          })
+          for (const run of claimed) this.#execute(action, run)
+          claimedSome ||= claimed.length > 0
+        }
+      } while (!this.#stopped && ((claimedSome && this.#executions.size < concurrency) || this.#wokenWhileTicking))
+      this.#contiguousErrors = 0
+    } catch (error) {
+      this.#contiguousErrors += 1
+      logger.error({ err: error }, `failed to claim runs (${this.#contiguousErrors} contiguous failures); retrying`)
+    }
+    await this.#scheduleNextTick()
+  }
+
+  async #scheduleNextTick(): Promise<void> {
+    if (this.#stopped) return
+    const { store, actions, pollIntervalMs } = this.#options
+    let delay = pollIntervalMs
+    if (this.#contiguousErrors === 0) {
+      try {
+        const next = await store.nextRunAt(actions.map((a) => a.name))
+        // A due run that was not claimed is waiting for capacity or its ordering key: a
+        // finishing run wakes the worker for it, so only poll.
+        if (next !== null && next > Date.now()) delay = Math.min(next - Date.now(), pollIntervalMs)
+      } catch {
+        // The next tick reports it.
+      }
+    }
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => this.wake(), delay)
+    this.#timer.unref()
+  }
+
+  #execute(action: LoadedAction, claimed: ClaimedRun): void {
+    const execution: Execution = {
+      action: action.name,
+      controller: new AbortController(),
+      released: false,
+      done: Promise.resolve(),
+    }
+    this.#executions.set(claimed.run.id, execution)
+    this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 0) + 1)
+    execution.done = this.#attempt(action, claimed, execution).finally(() => {
+      this.#executions.delete(claimed.run.id)
+      this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 1) - 1)
+      this.wake()
+    })
+  }
+
+  async #attempt(action: LoadedAction, { run, event }: ClaimedRun, execution: Execution): Promise<void> {
+    const { store, logger: rootLogger, metrics, connections } = this.#options
+    const logger = rootLogger.child({ runId: run.id, action: action.name, eventId: event.id, attempt: run.attempts })
+    const { signal } = execution.controller
+    const timeout = setTimeout(() => execution.controller.abort(new AttemptTimeoutError(action.timeoutMs)), action.timeoutMs)
+    const started = performance.now()
+    const ctx: ActionContext = {
+      logger,
+      connections,
+      signal,
+      attempt: run.attempts,
+      maxAttempts: run.maxAttempts,
+      runId: run.id,
+    }
+    let end: AttemptEnd
+    try {
+      await untilAborted(signal, () => action.handler(event, ctx))
+      end = { outcome: 'succeeded' }
+    } catch (thrown) {
+      end = this.#failure(action, run, coerceError(thrown))
+    } finally {
+      clearTimeout(timeout)
+    }
+    if (execution.released) return
+
+    const outcome = end.outcome === 'failed' ? 'retrying' : end.outcome
+    metrics.runsFinished.inc({ action: action.name, outcome })
+    metrics.runDuration.observe({ action: action.name, outcome }, (performance.now() - started) / 1000)
+    if (end.outcome === 'succeeded') logger.info('run succeeded')
+    else if (end.outcome === 'failed') {
+      logger.warn({ err: end.error, retryAt: new Date(end.retryAt).toISOString() }, `attempt ${run.attempts} of ${run.maxAttempts} failed; will retry`)
+    } else {
+      logger.error({ err: end.error }, `run is dead after attempt ${run.attempts}: this is an issue in the action's code or its target; replay it once fixed`)
+    }
+    try {
+      const stillOurs = await store.finishAttempt({ runId: run.id, workerId: this.id, attempt: run.attempts, end })
+      if (!stillOurs) logger.warn('the run was reclaimed by another worker before this attempt finished; its outcome is recorded on the attempt only')
+    } catch (error) {
+      // The lease will expire and the run will be tried again: at least once, never lost.
+      logger.error({ err: error }, 'failed to record the attempt; the run will be retried when its lease expires')
+    }
+  }
+
+  #failure(action: LoadedAction, run: Run, error: Error): AttemptEnd {
+    const failure = classifyFailure(error)
+    if (!failure.retry) return { outcome: 'dead', error }
+    const delay = retryDelay({ ...action.retry, maxAttempts: run.maxAttempts }, run.attempts, this.#options.random)
+    if (delay === null) return { outcome: 'dead', error }
+    return { outcome: 'failed', error, retryAt: Date.now() + Math.max(delay, failure.notBeforeMs ?? 0) }
+  }
+}
+
+/** Runs the handler, but stops waiting for it once the signal aborts (a hung handler cannot hold its run). */
+function untilAborted(signal: AbortSignal, handler: () => unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    Promise.resolve()
+      .then(handler)
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}

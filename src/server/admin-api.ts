@@ -1,0 +1,126 @@
+/**
+ * @module
+ * The admin JSON API under `/admin/api`: list and filter events and runs, show one with its
+ * attempts, replay one run or every dead run matching a filter. Times are ISO 8601 in answers and
+ * accepted as ISO 8601 or epoch milliseconds in filters.
+ */
+import { Hono } from 'hono'
+import { HttpError } from '../core/errors.ts'
+import { RUN_STATES, type RunState } from '../core/types.ts'
+import type { Runtime } from '../runtime/runtime.ts'
+import type { EventFilter, RunFilter } from '../store/store.ts'
+
+export function adminApi(runtime: Runtime): Hono {
+  const { store } = runtime
+  const api = new Hono()
+
+  api.get('/events', async (c) => {
+    const q = c.req.query()
+    const filter: EventFilter = {
+      ...text('source', q.source),
+      ...text('type', q.type),
+      ...time('since', q.since),
+      ...time('until', q.until),
+      ...text('idContains', q.q),
+      ...integer('beforeSeq', q.before),
+      ...integer('limit', q.limit),
+    }
+    return c.json({ events: (await store.listEvents(filter)).map(isoTimes) })
+  })
+
+  api.get('/events/:source/:id', async (c) => {
+    const event = await store.getEvent(c.req.param('source'), c.req.param('id'))
+    if (!event) throw new HttpError(404, 'no such event')
+    return c.json({ event: isoTimes(event), runs: (await store.runsForEvent(event.seq)).map(isoTimes) })
+  })
+
+  api.get('/runs', async (c) => {
+    const filter = runFilter(c.req.query())
+    return c.json({ runs: (await store.listRuns(filter)).map(isoTimes) })
+  })
+
+  api.get('/runs/:id{[0-9]+}', async (c) => {
+    const run = await store.getRun(Number(c.req.param('id')))
+    if (!run) throw new HttpError(404, 'no such run')
+    const [attempts, event] = await Promise.all([store.listAttempts(run.id), store.getEvent(run.source, run.eventId)])
+    return c.json({ run: isoTimes(run), attempts: attempts.map(isoTimes), event: event && isoTimes(event) })
+  })
+
+  api.post('/runs/:id{[0-9]+}/replay', async (c) => {
+    const original = await store.getRun(Number(c.req.param('id')))
+    if (!original) throw new HttpError(404, 'no such run')
+    const run = await store.replayRun(original.id)
+    runtime.worker.wake()
+    return c.json({ run: isoTimes(run) }, 201)
+  })
+
+  /** Replays every dead run matching the filter given as query parameters (state is implied). */
+  api.post('/runs/replay', async (c) => {
+    const { state: _, beforeId: __, limit: ___, ...filter } = runFilter(c.req.query())
+    const runs = await store.replayDeadRuns(filter)
+    runtime.worker.wake()
+    return c.json({ replayed: runs.length, runs: runs.map(isoTimes) })
+  })
+
+  api.get('/actions', (c) =>
+    c.json({
+      actions: runtime.project.actions.map((a) => ({
+        name: a.name,
+        file: a.file,
+        types: a.types,
+        sources: a.sources,
+        retry: a.retry,
+        concurrency: a.concurrency,
+        timeoutMs: a.timeoutMs,
+      })),
+    }),
+  )
+
+  api.get('/sources', (c) =>
+    c.json({ sources: [...runtime.project.sources.values()].map((s) => ({ name: s.name, kind: s.kind })) }),
+  )
+
+  return api
+}
+
+function runFilter(q: Record<string, string>): RunFilter {
+  if (q.state !== undefined && !RUN_STATES.includes(q.state as RunState)) {
+    throw new HttpError(400, `state: expected one of ${RUN_STATES.join(', ')}`)
+  }
+  return {
+    ...(q.state ? { state: q.state as RunState } : {}),
+    ...text('action', q.action),
+    ...text('source', q.source),
+    ...text('type', q.type),
+    ...time('since', q.since),
+    ...time('until', q.until),
+    ...text('eventIdContains', q.q),
+    ...integer('beforeId', q.before),
+    ...integer('limit', q.limit),
+  }
+}
+
+const text = (key: string, value: string | undefined) => (value ? { [key]: value } : {})
+
+function integer(key: string, value: string | undefined) {
+  if (value === undefined || value === '') return {}
+  if (!/^\d+$/.test(value)) throw new HttpError(400, `${key}: expected a non-negative integer`)
+  return { [key]: Number(value) }
+}
+
+function time(key: string, value: string | undefined) {
+  if (value === undefined || value === '') return {}
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value)
+  if (!Number.isFinite(ms)) throw new HttpError(400, `${key}: expected an ISO 8601 time or epoch milliseconds`)
+  return { [key]: ms }
+}
+
+/** Turns the epoch-ms fields (`…At`) of a record into ISO 8601 strings. */
+function isoTimes<T extends object>(record: T): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(record).map(([key, value]) => [
+      key,
+      key.endsWith('At') && typeof value === 'number' ? new Date(value).toISOString() : value,
+    ]),
+  )
+}

@@ -1,0 +1,70 @@
+/**
+ * @module
+ * Starts storehook for a project: load it, open the store, serve HTTP, start the worker. The CLI's
+ * `start` and the testkit both go through here, so tests exercise what users run.
+ */
+import type { AddressInfo } from 'node:net'
+import { serve, type ServerType } from '@hono/node-server'
+import type { Logger } from 'pino'
+import { createLogger } from '../runtime/logger.ts'
+import { loadProject } from '../runtime/project.ts'
+import { Runtime } from '../runtime/runtime.ts'
+import { openStore } from '../store/open.ts'
+import { createApp } from './app.ts'
+
+export interface StartOptions {
+  /** Project directory (default: the current directory). */
+  project?: string
+  /** `sqlite:PATH` or `postgres://…`; default `sqlite:<project>/.storehook/storehook.db`. */
+  db?: string
+  /** Port to listen on; 0 picks a free one (default 3000). */
+  port?: number
+  /** Interface to listen on (default 127.0.0.1; use 0.0.0.0 to accept outside connections). */
+  host?: string
+  adminToken?: string
+  logger?: Logger
+  workerId?: string
+}
+
+export interface RunningStorehook {
+  url: string
+  runtime: Runtime
+  /** Stops accepting requests, finishes or releases in-flight runs, closes the store. */
+  close(): Promise<void>
+}
+
+/**
+ * @example
+ * const storehook = await startStorehook({ project: 'examples/quickstart', port: 0 })
+ * console.log(storehook.url)
+ * await storehook.close()
+ */
+export async function startStorehook(options: StartOptions = {}): Promise<RunningStorehook> {
+  const logger = options.logger ?? createLogger()
+  const project = await loadProject(options.project ?? '.', {
+    onCall: (call) => logger.debug({ call }, 'outbound call'),
+  })
+  const store = await openStore(options.db, { projectDir: project.dir, synchronous: project.settings.store.synchronous })
+  const runtime = new Runtime({ project, store, logger, ...(options.workerId ? { workerId: options.workerId } : {}) })
+  const app = createApp(runtime, options.adminToken ? { adminToken: options.adminToken } : {})
+  const host = options.host ?? '127.0.0.1'
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: host }, () => resolve(s))
+    s.once('error', reject)
+  })
+  runtime.start()
+  const { port } = server.address() as AddressInfo
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    runtime,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+        await runtime.stop()
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * @module
+ * Every kind of source storehook knows, by the `kind` users write in their config.
+ */
+import type { SourceKind } from './source.ts'
+import { standardWebhooks } from './standard-webhooks/index.ts'
+
+export const sourceKinds: Record<string, SourceKind> = {
+  [standardWebhooks.kind]: standardWebhooks,
+}
