@@ -51,12 +51,6 @@ export class Runtime {
     this.worker.start()
   }
 
-  /** Stops the worker (finishing or releasing in-flight runs), then closes the store. */
-  async stop(): Promise<void> {
-    await this.worker.stop(this.project.settings.worker.shutdownGraceMs)
-    await this.store.close()
-  }
-
   /**
    * Verifies a request through the named source and makes its events durable.
    * @throws HttpError 404 (unknown source), 401 (verification), 400 (malformed), 503 (not durable).

@@ -3,6 +3,7 @@
  * Starts storehook for a project: load it, open the store, serve HTTP, start the worker. The CLI's
  * `start` and the testkit both go through here, so tests exercise what users run.
  */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import type { Logger } from 'pino'
@@ -60,11 +61,34 @@ export async function startStorehook(options: StartOptions = {}): Promise<Runnin
     url,
     runtime,
     close() {
-      closing ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()))
-        await runtime.stop()
-      })()
+      closing ??= shutDown(server as Server, runtime)
       return closing
     },
   }
+}
+
+/**
+ * Stops in an order that loses nothing and waits on no client: stop listening, tell every
+ * keep-alive client to go (Node's `server.close()` alone keeps serving busy keep-alive
+ * connections for as long as their clients keep sending), stop the worker meanwhile, and close
+ * the store only once no request that may still be writing to it is open.
+ */
+async function shutDown(server: Server, runtime: Runtime): Promise<void> {
+  const graceMs = runtime.project.settings.worker.shutdownGraceMs
+  // Requests still arriving on open connections are served, then their connection is closed.
+  server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
+    response.shouldKeepAlive = false
+  })
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeIdleConnections()
+  const idleSweep = setInterval(() => server.closeIdleConnections(), 50)
+  await runtime.worker.stop(graceMs)
+  let timer: NodeJS.Timeout | undefined
+  const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))
+  await Promise.race([serverClosed, graceOver])
+  clearTimeout(timer)
+  clearInterval(idleSweep)
+  server.closeAllConnections()
+  await serverClosed
+  await runtime.store.close()
 }
