@@ -11,11 +11,13 @@
  * Env: BENCH_SECRET (whsec_…). Prints `{"url": "http://127.0.0.1:PORT"}` on stdout when listening.
  */
 import { createServer } from 'node:http'
+import { createSecretKey } from 'node:crypto'
 import { verifyStandardWebhook } from '../src/sources/standard-webhooks/index.ts'
 
 const secret = process.env.BENCH_SECRET
 if (!secret) throw new Error('BENCH_SECRET is required')
-const keys = [Buffer.from(secret.slice('whsec_'.length), 'base64')]
+// Decoded once, as storehook's source does.
+const keys = [createSecretKey(Buffer.from(secret.slice('whsec_'.length), 'base64'))]
 const LIMIT = 1024 * 1024
 
 const server = createServer((req, res) => {

@@ -25,7 +25,11 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono {
   const app = new Hono()
 
   app.onError((error, c) => {
-    if (error instanceof HttpError) return c.json({ error: error.message }, error.status as 400)
+    if (error instanceof HttpError) {
+      // The rest of an oversized body is still on its way: close rather than read it all.
+      if (error.status === 413) c.header('connection', 'close')
+      return c.json({ error: error.message }, error.status as 400)
+    }
     runtime.logger.error({ err: error, path: c.req.path }, 'unhandled error answering a request')
     return c.json({ error: 'internal error' }, 500)
   })

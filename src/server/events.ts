@@ -9,7 +9,7 @@ import { readRawBody } from './body.ts'
 
 export function mountEventRoutes(app: Hono, runtime: Runtime): void {
   app.post('/events/:source', async (c) => {
-    const body = await readRawBody(c.req.raw, runtime.project.settings.server.bodyLimitBytes)
+    const body = await readRawBody(c, runtime.project.settings.server.bodyLimitBytes)
     const events = await runtime.receive(c.req.param('source'), {
       method: c.req.method,
       url: new URL(c.req.url),

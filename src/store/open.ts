@@ -5,7 +5,8 @@
  */
 import { isAbsolute, join, resolve } from 'node:path'
 import { ConfigError } from '../core/errors.ts'
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.ts'
+import type { SqliteStoreOptions } from './sqlite/index.ts'
+import { openThreadedSqliteStore } from './sqlite/thread.ts'
 import type { Store } from './store.ts'
 
 export const DEFAULT_SQLITE_PATH = join('.storehook', 'storehook.db')
@@ -21,11 +22,11 @@ export async function openStore(
   options: { projectDir: string } & Omit<SqliteStoreOptions, 'path'>,
 ): Promise<Store> {
   const { projectDir, ...sqliteOptions } = options
-  if (url === undefined || url === '') return openSqliteStore({ ...sqliteOptions, path: join(projectDir, DEFAULT_SQLITE_PATH) })
+  if (url === undefined || url === '') return openThreadedSqliteStore({ ...sqliteOptions, path: join(projectDir, DEFAULT_SQLITE_PATH) })
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
     if (path === '') throw new ConfigError(`--db ${url}: expected sqlite:PATH`)
-    return openSqliteStore({ ...sqliteOptions, path: isAbsolute(path) ? path : resolve(path) })
+    return openThreadedSqliteStore({ ...sqliteOptions, path: isAbsolute(path) ? path : resolve(path) })
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     throw new ConfigError('--db postgres://…: the PostgreSQL store is not available in this version; use sqlite:PATH')

@@ -4,7 +4,7 @@
  * (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`).
  * See https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
  */
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { z } from 'zod'
 import { MalformedRequestError, VerificationError } from '../../core/errors.ts'
 import { redactHeaders } from '../../core/redact.ts'
@@ -24,16 +24,20 @@ function secretProblem(secret: string): string | undefined {
   return undefined
 }
 
-function decodeSecret(secret: string | Uint8Array): Uint8Array {
-  if (typeof secret !== 'string') return secret
+/**
+ * A KeyObject, not bytes: on Node 24 `createHmac` with a raw key costs about six times as much
+ * per call (28 µs against 4.6 µs measured), and the key is reused for every request.
+ */
+function decodeSecret(secret: string | Uint8Array | KeyObject): KeyObject {
+  if (typeof secret !== 'string') return secret instanceof Uint8Array ? createSecretKey(secret) : secret
   const problem = secretProblem(secret)
   if (problem) throw new TypeError(`standard-webhooks secret ${problem}`)
-  return Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64')
+  return createSecretKey(Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64'))
 }
 
 // The timestamp is signed as the header's text, so a sender's formatting (even a leading zero)
 // must reach the HMAC unchanged; `update` twice hashes prefix + raw body without copying the body.
-function hmacBase64(key: Uint8Array, id: string, timestamp: string, body: Uint8Array): string {
+function hmacBase64(key: KeyObject, id: string, timestamp: string, body: Uint8Array): string {
   return createHmac('sha256', key).update(`${id}.${timestamp}.`, 'utf8').update(body).digest('base64')
 }
 
@@ -52,7 +56,7 @@ function hmacBase64(key: Uint8Array, id: string, timestamp: string, body: Uint8A
  * }
  */
 export function signStandardWebhook(
-  secret: string | Uint8Array,
+  secret: string | Uint8Array | KeyObject,
   id: string,
   timestampSeconds: number,
   body: Uint8Array,
@@ -69,7 +73,7 @@ export interface VerifyStandardWebhookOptions {
   /** The exact bytes received. */
   body: Uint8Array
   /** `whsec_…` secrets or decoded keys; a signature made with any of them is accepted. */
-  secrets: readonly (string | Uint8Array)[]
+  secrets: readonly (string | Uint8Array | KeyObject)[]
   /** Epoch milliseconds. */
   now: number
   toleranceSeconds?: number

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test'
 import { describeStoreContract } from '../contract.ts'
 import { GroupCommit } from './group-commit.ts'
 import { openSqliteStore } from './index.ts'
+import { openThreadedSqliteStore } from './thread.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'storehook-sqlite-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -16,6 +17,43 @@ const freshPath = () => join(dir, `store-${++n}.db`)
 describeStoreContract('sqlite', async () => {
   const store = openSqliteStore({ path: freshPath() })
   return { store, cleanup: () => store.close() }
+})
+
+describeStoreContract('sqlite on its own thread', async () => {
+  const store = await openThreadedSqliteStore({ path: freshPath() })
+  return { store, cleanup: () => store.close() }
+})
+
+describe('SQLite store on its own thread', () => {
+  it('reports an open failure to the opener', async () => {
+    const path = freshPath()
+    await openSqliteStore({ path }).close()
+    const db = new DatabaseSync(path)
+    db.exec('PRAGMA user_version = 999')
+    db.close()
+    await assert.rejects(openThreadedSqliteStore({ path }), /newer storehook/)
+  })
+
+  it("records an attempt's error whose cause cannot cross threads, keeping message and stack", async () => {
+    const store = await openThreadedSqliteStore({ path: freshPath() })
+    try {
+      await store.ingest([{ source: 's', event: { id: 'e1', type: 't', payload: {}, headers: {} }, runs: [{ action: 'a', orderingKey: null, maxAttempts: 1 }] }])
+      const [claimed] = await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 })
+      const error = new Error('ERP refused', { cause: { retry: () => {} } })
+      assert.ok(await store.finishAttempt({ runId: claimed!.run.id, workerId: 'w', attempt: 1, end: { outcome: 'dead', error } }))
+      const [attempt] = await store.listAttempts(claimed!.run.id)
+      assert.equal(attempt!.errorMessage, 'ERP refused')
+      assert.equal(attempt!.errorStack, error.stack)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('rejects calls after close instead of hanging', async () => {
+    const store = await openThreadedSqliteStore({ path: freshPath() })
+    await store.close()
+    await assert.rejects(store.getRun(1), /closed/)
+  })
 })
 
 describe('SQLite store', () => {
