@@ -6,7 +6,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Store } from '../store/store.ts'
 
-export type RejectReason = 'signature' | 'malformed' | 'too_large' | 'unknown_source' | 'not_durable'
+/** `unavailable`: storehook could not verify just now (a platform's key server was down); the platform retries. */
+export type RejectReason = 'signature' | 'malformed' | 'too_large' | 'unknown_source' | 'not_durable' | 'unavailable'
 
 export function createMetrics(store: Store) {
   const registry = new Registry()

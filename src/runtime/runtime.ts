@@ -9,7 +9,7 @@ import { HttpError, VerificationError } from '../core/errors.ts'
 import type { InboundEvent } from '../core/types.ts'
 import type { SourceRequest } from '../sources/source.ts'
 import type { IngestItem, IngestOutcome, Store } from '../store/store.ts'
-import { createMetrics, type Metrics } from './metrics.ts'
+import { createMetrics, type Metrics, type RejectReason } from './metrics.ts'
 import type { Project } from './project.ts'
 import { subscribers } from './subscriptions.ts'
 import { Worker } from './worker.ts'
@@ -65,7 +65,8 @@ export class Runtime {
     try {
       events = await source.receive(request, Date.now())
     } catch (error) {
-      const reason = error instanceof VerificationError ? 'signature' : 'malformed'
+      const reason: RejectReason =
+        error instanceof VerificationError ? 'signature' : (error as HttpError).status === 503 ? 'unavailable' : 'malformed'
       this.metrics.eventsRejected.inc({ source: sourceName, reason })
       this.logger.warn({ source: sourceName, reason, message: (error as Error).message }, 'rejected an inbound request')
       throw error

@@ -56,7 +56,11 @@ export function adminApi(runtime: Runtime): Hono {
 
   /** Replays every dead run matching the filter given as query parameters (state is implied). */
   api.post('/runs/replay', async (c) => {
-    const { state: _, beforeId: __, limit: ___, ...filter } = runFilter(c.req.query())
+    const query = c.req.query()
+    if (query.state !== undefined && query.state !== 'dead') {
+      throw new HttpError(400, 'state: only dead runs are replayed in bulk; leave state out or give state=dead')
+    }
+    const { state: _, beforeId: __, limit: ___, ...filter } = runFilter(query)
     const runs = await store.replayDeadRuns(filter)
     runtime.worker.wake()
     return c.json({ replayed: runs.length, runs: runs.map(isoTimes) })
@@ -77,7 +81,7 @@ export function adminApi(runtime: Runtime): Hono {
   )
 
   api.get('/sources', (c) =>
-    c.json({ sources: [...runtime.project.sources.values()].map((s) => ({ name: s.name, kind: s.kind })) }),
+    c.json({ sources: [...runtime.project.sources.values()].map((s) => ({ name: s.name, kind: s.kind, ...s.status?.() })) }),
   )
 
   return api

@@ -27,6 +27,13 @@ export interface Source {
    * @throws MalformedRequestError (400) when an authentic body cannot be understood.
    */
   receive(request: SourceRequest, now: number): Promise<InboundEvent[]> | InboundEvent[]
+  /**
+   * Answers a platform's `GET /events/<source>?…` handshake (Adobe I/O Events' `?challenge=`),
+   * or null when the request is not one.
+   */
+  handshake?(url: URL, headers: Headers): { contentType: string; body: string } | null
+  /** What the admin API shows about this source besides its name and kind. */
+  status?(): Record<string, unknown>
 }
 
 /**
