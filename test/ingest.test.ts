@@ -132,6 +132,7 @@ describe('POST /events/<source>', () => {
       assert.match(metrics, /storehook_events_rejected_total\{source="webhooks",reason="signature"\} [1-9]/)
       assert.match(metrics, /storehook_events_rejected_total\{source="webhooks",reason="malformed"\} [1-9]/)
       assert.match(metrics, /storehook_events_rejected_total\{source="\(unknown\)",reason="unknown_source"\} [1-9]/)
+      assert.match(metrics, /storehook_events_rejected_total\{source="webhooks",reason="too_large"\} 2/)
       assert.ok(storehook.logs.some((line) => line.includes('rejected an inbound request')))
       assert.ok(storehook.logs.every((line) => !line.includes(TEST_SECRET.slice(6))), 'no secret in any log line')
     })

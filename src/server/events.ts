@@ -18,8 +18,14 @@ export function mountEventRoutes(app: Hono, runtime: Runtime): void {
   })
 
   app.post('/events/:source', async (c) => {
-    const body = await readRawBody(c, runtime.project.settings.server.bodyLimitBytes)
-    const events = await runtime.receive(c.req.param('source'), {
+    const sourceName = c.req.param('source')
+    const body = await readRawBody(c, runtime.project.settings.server.bodyLimitBytes).catch((error: unknown) => {
+      if (error instanceof HttpError && error.status === 413 && runtime.project.sources.has(sourceName)) {
+        runtime.metrics.eventsRejected.inc({ source: sourceName, reason: 'too_large' })
+      }
+      throw error
+    })
+    const events = await runtime.receive(sourceName, {
       method: c.req.method,
       url: new URL(c.req.url),
       headers: c.req.raw.headers,
