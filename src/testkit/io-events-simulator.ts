@@ -6,7 +6,11 @@
  * headers, either-key signatures, batches), so a source can be tested end to end without an
  * Adobe account. Point the source's `publicKeyBaseUrl` at {@link IoEventsSimulator.publicKeyBaseUrl}.
  *
- * Not simulated yet: I/O Events' own retry schedule and registration states, and the journal.
+ * {@link IoEventsSimulator.publish} delivers the way I/O Events does over time: a 10 s timeout,
+ * retries on 429, 5xx (but 505) and network failures at 1, 2, 4, 8 minutes then every 15 minutes
+ * for 24 h, and a drop on any other status. `timeScale` compresses that clock for tests.
+ *
+ * Not simulated yet: registration states (UNSTABLE/DISABLED) and the journal.
  */
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto'
 import { createServer } from 'node:http'
@@ -29,6 +33,29 @@ export interface DeliverOptions {
   headers?: Record<string, string>
 }
 
+export interface PublishOptions extends DeliverOptions {
+  /** Send each delivery this many extra times, as I/O Events may (at-least-once). */
+  duplicates?: number
+}
+
+export interface Publication {
+  /** One entry per try: the status answered, or 602 (network error) / 604 (timeout) as I/O records them. */
+  attempts: { status: number; at: number }[]
+  /** `delivered` on a 2xx; `dropped` on a status I/O does not retry; `expired` after 24 h of retries. */
+  outcome: Promise<'delivered' | 'dropped' | 'expired'>
+}
+
+/** I/O Events' retry delays for webhooks, in ms: 1, 2, 4, 8 minutes, then every 15 minutes. */
+export function ioEventsRetryDelay(retry: number): number {
+  const minutes = retry <= 4 ? 2 ** (retry - 1) : 15
+  return minutes * 60_000
+}
+
+/** Whether I/O Events tries a delivery again after this status (602/604: network error, timeout). */
+export function ioEventsRetries(status: number): boolean {
+  return status === 429 || (status >= 500 && status !== 505) || status >= 600
+}
+
 export interface IoEventsSimulator {
   /** Where the public keys are served: the source's `publicKeyBaseUrl`. */
   publicKeyBaseUrl: string
@@ -41,6 +68,8 @@ export interface IoEventsSimulator {
   signedHeaders(body: Uint8Array, options?: DeliverOptions & { eventCode?: string; eventId?: string }): Record<string, string>
   /** POSTs one CloudEvent, or an array of them as a `webhook_batch` delivery, to `url`. */
   deliver(url: string, events: Record<string, unknown> | Record<string, unknown>[], options?: DeliverOptions): Promise<Response>
+  /** Delivers with I/O Events' timeout and retry schedule (see the module comment). */
+  publish(url: string, events: Record<string, unknown> | Record<string, unknown>[], options?: PublishOptions): Publication
   close(): Promise<void>
 }
 
@@ -54,7 +83,19 @@ const KEY_PATHS: readonly string[] = [`/prod/keys/pub-key-${randomUUID()}.pem`, 
  * const response = await io.deliver(`${storehookUrl}/events/commerce`, order)
  * await io.close()
  */
-export async function startIoEventsSimulator(options: { clientId?: string } = {}): Promise<IoEventsSimulator> {
+export async function startIoEventsSimulator(
+  options: {
+    clientId?: string
+    /** Multiplies I/O Events' retry delays: 0.001 turns its minutes into tens of milliseconds. */
+    timeScale?: number
+    /** Per try, including connection setup (I/O Events: 10 s for webhooks). */
+    timeoutMs?: number
+  } = {},
+): Promise<IoEventsSimulator> {
+  const { timeScale = 1, timeoutMs = 10_000 } = options
+  /** Retries waiting for their time, and how to wake each at once (on close). */
+  const sleeping = new Map<NodeJS.Timeout, () => void>()
+  let closed = false
   const clientId = options.clientId ?? `client-${randomUUID().slice(0, 8)}`
   const pairs = KEY_PATHS.map(() => generateKeyPairSync('rsa', { modulusLength: 2048 }))
   const forged = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -72,6 +113,22 @@ export async function startIoEventsSimulator(options: { clientId?: string } = {}
   const publicKeyBaseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
   const signature = (body: Uint8Array, key: KeyObject) => sign('sha256', body, key).toString('base64')
+
+  const post = (url: string, events: Record<string, unknown> | Record<string, unknown>[], deliverOptions: DeliverOptions, signal?: AbortSignal) => {
+    const body = new TextEncoder().encode(JSON.stringify(events))
+    const first = (Array.isArray(events) ? events[0] : events) ?? {}
+    const headers = simulator.signedHeaders(body, { ...deliverOptions, eventCode: String(first.type ?? ''), eventId: String(first.eventid ?? '') })
+    return fetch(url, { method: 'POST', headers, body, ...(signal ? { signal } : {}) })
+  }
+  const tryOnce = async (url: string, events: Record<string, unknown> | Record<string, unknown>[], deliverOptions: DeliverOptions): Promise<number> => {
+    try {
+      const response = await post(url, events, deliverOptions, AbortSignal.timeout(timeoutMs))
+      await response.arrayBuffer()
+      return response.status
+    } catch (error) {
+      return (error as Error).name === 'TimeoutError' ? 604 : 602
+    }
+  }
 
   const simulator: IoEventsSimulator = {
     publicKeyBaseUrl,
@@ -115,13 +172,42 @@ export async function startIoEventsSimulator(options: { clientId?: string } = {}
       }
       return { ...signed, ...headers }
     },
-    deliver(url, events, deliverOptions = {}) {
-      const body = new TextEncoder().encode(JSON.stringify(events))
-      const first = (Array.isArray(events) ? events[0] : events) ?? {}
-      const headers = simulator.signedHeaders(body, { ...deliverOptions, eventCode: String(first.type ?? ''), eventId: String(first.eventid ?? '') })
-      return fetch(url, { method: 'POST', headers, body })
+    deliver: (url, events, deliverOptions = {}) => post(url, events, deliverOptions),
+    publish(url, events, { duplicates = 0, ...deliverOptions } = {}) {
+      const attempts: Publication['attempts'] = []
+      const once = async (): Promise<'delivered' | 'dropped' | 'expired'> => {
+        // I/O's clock: the retry delays scheduled so far (a try's own seconds are noise against them).
+        let waited = 0
+        for (let retry = 0; ; retry++) {
+          if (retry > 0) {
+            waited += ioEventsRetryDelay(retry)
+            // A closed simulator schedules nothing more: its retries end as if their day were up.
+            if (waited > 24 * 3600_000 || closed) return 'expired'
+            const delay = ioEventsRetryDelay(retry) * timeScale
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(() => (sleeping.delete(timer), resolve()), delay)
+              sleeping.set(timer, resolve)
+            })
+            if (closed) return 'expired'
+          }
+          const status = await tryOnce(url, events, deliverOptions)
+          attempts.push({ status, at: Date.now() })
+          if (status >= 200 && status < 300) return 'delivered'
+          if (!ioEventsRetries(status)) return 'dropped'
+        }
+      }
+      const tries = Array.from({ length: 1 + duplicates }, once)
+      // Delivered if any copy was; otherwise what the first copy came to.
+      const outcome = Promise.all(tries).then((outcomes) => (outcomes.includes('delivered') ? 'delivered' : outcomes[0]!))
+      return { attempts, outcome }
     },
     close() {
+      closed = true
+      for (const [timer, wake] of sleeping) {
+        clearTimeout(timer)
+        wake()
+      }
+      sleeping.clear()
       server.closeAllConnections()
       return new Promise((resolve) => server.close(() => resolve()))
     },
