@@ -133,10 +133,14 @@ function resolveStorehookImports(): void {
   if (hooksRegistered) return
   hooksRegistered = true
   const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
-  const index = new URL(`../index${extension}`, import.meta.url).href
+  const entries: Record<string, string> = {
+    storehook: new URL(`../index${extension}`, import.meta.url).href,
+    'storehook/testkit': new URL(`../testkit/index${extension}`, import.meta.url).href,
+  }
   registerHooks({
     resolve(specifier, context, nextResolve) {
-      if (specifier === 'storehook') return { url: index, shortCircuit: true }
+      const url = entries[specifier]
+      if (url) return { url, shortCircuit: true }
       return nextResolve(specifier, context)
     },
   })

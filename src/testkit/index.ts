@@ -1,0 +1,9 @@
+/**
+ * @module
+ * `import { … } from 'storehook/testkit'`: simulators of the platforms and targets storehook talks
+ * to, as real HTTP servers on 127.0.0.1, for testing your own actions end to end.
+ */
+export { startErpSimulator } from './erp-simulator.ts'
+export type { ErpDelivery, ErpSimulator } from './erp-simulator.ts'
+export { ioEventsRetries, ioEventsRetryDelay, startIoEventsSimulator } from './io-events-simulator.ts'
+export type { CloudEventOptions, DeliverOptions, IoEventsSimulator, Publication, PublishOptions } from './io-events-simulator.ts'
