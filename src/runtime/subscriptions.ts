@@ -9,6 +9,8 @@ import type { InboundEvent } from '../core/types.ts'
 import type { ActionDefinition, ActionEvent, ActionHandler } from './action.ts'
 
 export const DEFAULT_ACTION_TIMEOUT_MS = 60_000
+/** The longest timer Node.js can set (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_ACTION_TIMEOUT_MS = 2 ** 31 - 1
 
 /** An action as the runtime holds it: options checked and normalized. */
 export interface LoadedAction {
@@ -50,6 +52,9 @@ export function loadAction(name: string, file: string, definition: ActionDefinit
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
       throw new ConfigError(`${where}: ${field}: expected a positive integer`)
     }
+  }
+  if (options.timeoutMs !== undefined && options.timeoutMs > MAX_ACTION_TIMEOUT_MS) {
+    throw new ConfigError(`${where}: timeoutMs: at most ${MAX_ACTION_TIMEOUT_MS} (about 24.8 days), the longest timer Node.js can set`)
   }
   const patterns = types.map(globToRegExp)
   return {

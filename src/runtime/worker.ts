@@ -41,6 +41,12 @@ export class AttemptTimeoutError extends Error {
   }
 }
 
+/**
+ * The longest a target's `Retry-After` may postpone a retry. Longer asks are bogus: a valid
+ * `Retry-After: 9000000000000` would put the retry past the largest time a Date can hold.
+ */
+export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000
+
 interface Execution {
   action: string
   controller: AbortController
@@ -226,7 +232,8 @@ export class Worker {
     if (!failure.retry) return { outcome: 'dead', error }
     const delay = retryDelay({ ...action.retry, maxAttempts: run.maxAttempts }, run.attempts, this.#options.random)
     if (delay === null) return { outcome: 'dead', error }
-    return { outcome: 'failed', error, retryAt: Date.now() + Math.max(delay, failure.notBeforeMs ?? 0) }
+    const notBefore = Math.min(failure.notBeforeMs ?? 0, MAX_RETRY_AFTER_MS)
+    return { outcome: 'failed', error, retryAt: Date.now() + Math.max(delay, notBefore) }
   }
 }
 
