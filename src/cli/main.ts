@@ -5,6 +5,7 @@
 import { Command } from 'commander'
 import { ConfigError } from '../core/errors.ts'
 import { registerRunsCommands } from './runs.ts'
+import { registerSimulateCommand } from './simulate.ts'
 import { registerStartCommand } from './start.ts'
 
 export async function main(argv: string[]): Promise<void> {
@@ -13,6 +14,7 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
   registerStartCommand(program)
   registerRunsCommands(program)
+  registerSimulateCommand(program)
   try {
     await program.parseAsync(argv)
   } catch (error) {

@@ -44,7 +44,13 @@ export interface ErpSimulator {
  * await erp.waitForAccepted(1)
  * await erp.close()
  */
-export async function startErpSimulator(options: { port?: number } = {}): Promise<ErpSimulator> {
+export async function startErpSimulator(
+  options: {
+    port?: number
+    /** Called with every request once it is answered (the CLI prints them). */
+    onDelivery?: (delivery: ErpDelivery) => void
+  } = {},
+): Promise<ErpSimulator> {
   const deliveries: ErpDelivery[] = []
   const script: { status: number; headers?: Record<string, string> }[] = []
   let down = false
@@ -56,7 +62,7 @@ export async function startErpSimulator(options: { port?: number } = {}): Promis
     req.on('end', () => {
       const answer = down ? { status: 503 } : (script.shift() ?? { status: 200 })
       const key = req.headers['idempotency-key']
-      deliveries.push({
+      const delivery: ErpDelivery = {
         method: req.method ?? 'GET',
         path: req.url ?? '/',
         headers: req.headers,
@@ -64,10 +70,12 @@ export async function startErpSimulator(options: { port?: number } = {}): Promis
         idempotencyKey: Array.isArray(key) ? key[0] : key,
         status: answer.status,
         at: Date.now(),
-      })
+      }
+      deliveries.push(delivery)
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
       res.end(JSON.stringify(answer.status < 300 ? { ok: true } : { error: `simulated ${answer.status}` }))
       for (const wake of waiters) wake()
+      options.onDelivery?.(delivery)
     })
   })
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))

@@ -86,6 +86,8 @@ const KEY_PATHS: readonly string[] = [`/prod/keys/pub-key-${randomUUID()}.pem`, 
 export async function startIoEventsSimulator(
   options: {
     clientId?: string
+    /** Port of the key server (default: a free one). */
+    port?: number
     /** Multiplies I/O Events' retry delays: 0.001 turns its minutes into tens of milliseconds. */
     timeScale?: number
     /** Per try, including connection setup (I/O Events: 10 s for webhooks). */
@@ -109,7 +111,7 @@ export async function startIoEventsSimulator(
     if (req.method !== 'GET' || !pem) return void res.writeHead(404).end()
     res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(pem)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   const publicKeyBaseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
   const signature = (body: Uint8Array, key: KeyObject) => sign('sha256', body, key).toString('base64')
