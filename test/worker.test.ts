@@ -332,3 +332,31 @@ export default onEvent({ types: 'slow.*', timeoutMs: 30 * 24 * 3600 * 1000 }, as
     assert.deepEqual(unhandled, [])
   })
 })
+
+describe('waking up', () => {
+  it('runs every event promptly when only wake-ups (no polling) can find it', async () => {
+    // A 60 s poll: a wake-up lost between the claim loop and scheduling the next tick would show
+    // as a run waiting for the poll, far past this test's limit.
+    const sleepy = await start({
+      project: makeProject({
+        'storehook.config.ts': webhooksConfig(`worker: { pollIntervalMs: 60000 },`),
+        'actions/noop.ts': `import { onEvent } from 'storehook'\nexport default onEvent('*', async () => {})\n`,
+      }),
+    })
+    // Widen the window in which the race happened: every wake-up during this query was dropped.
+    const { store } = sleepy.runtime
+    const nextRunAt = store.nextRunAt.bind(store)
+    store.nextRunAt = async (actions) => {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      return nextRunAt(actions)
+    }
+    const started = Date.now()
+    for (let i = 0; i < 40; i++) {
+      const sent = await sendEvent(sleepy.url, { type: 'ping' })
+      assert.equal(sent.status, 200)
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 8))
+    }
+    await eventually(async () => (await sleepy.runtime.store.countRunsByState()).succeeded === 40, 10_000, 'every run to succeed without a poll')
+    assert.ok(Date.now() - started < 20_000)
+  })
+})

@@ -61,16 +61,29 @@ export class ConfigError extends Error {
 
 /** Turns whatever was thrown into an Error, keeping the original as `cause`. */
 export function coerceError(thrown: unknown): Error {
-  if (thrown instanceof Error) return thrown
+  if (isError(thrown)) return thrown
   return new Error(typeof thrown === 'string' ? thrown : `non-Error thrown: ${safeString(thrown)}`, {
     cause: thrown,
   })
+}
+
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error
+  } catch {
+    return false // a revoked Proxy throws on every question asked of it
+  }
 }
 
 function safeString(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {
-    return String(value)
+    try {
+      return String(value)
+    } catch {
+      // An object without a prototype holding a BigInt, a revoked Proxy: nothing can print it.
+      return '(a value that cannot be printed)'
+    }
   }
 }

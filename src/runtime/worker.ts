@@ -91,6 +91,8 @@ export class Worker {
     this.#timer = null
     this.#ticking = this.#tick().finally(() => {
       this.#ticking = null
+      // Woken after the claim loop last looked (while the next tick was being scheduled): look again.
+      if (this.#wokenWhileTicking) this.wake()
     })
   }
 
@@ -150,7 +152,7 @@ export class Worker {
   }
 
   async #scheduleNextTick(): Promise<void> {
-    if (this.#stopped) return
+    if (this.#stopped || this.#wokenWhileTicking) return
     const { store, actions, pollIntervalMs } = this.#options
     let delay = pollIntervalMs
     if (this.#contiguousErrors === 0) {
@@ -163,7 +165,7 @@ export class Worker {
         // The next tick reports it.
       }
     }
-    if (this.#stopped) return
+    if (this.#stopped || this.#wokenWhileTicking) return
     this.#timer = setTimeout(() => this.wake(), delay)
     this.#timer.unref()
   }
@@ -177,11 +179,17 @@ export class Worker {
     }
     this.#executions.set(claimed.run.id, execution)
     this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 0) + 1)
-    execution.done = this.#attempt(action, claimed, execution).finally(() => {
-      this.#executions.delete(claimed.run.id)
-      this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 1) - 1)
-      this.wake()
-    })
+    execution.done = this.#attempt(action, claimed, execution)
+      // #attempt handles what the action throws; this is for a bug of ours: the run's lease
+      // expires and it is tried again, and the process lives on.
+      .catch((error: unknown) =>
+        this.#options.logger.error({ err: coerceError(error), runId: claimed.run.id }, 'internal error recording an attempt; the run will be retried when its lease expires'),
+      )
+      .finally(() => {
+        this.#executions.delete(claimed.run.id)
+        this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 1) - 1)
+        this.wake()
+      })
   }
 
   async #attempt(action: LoadedAction, { run, event }: ClaimedRun, execution: Execution): Promise<void> {
