@@ -17,7 +17,7 @@ import { sourceKinds } from '../sources/index.ts'
 import type { Source } from '../sources/source.ts'
 import { isActionDefinition } from './action.ts'
 import { isEnvRef, type ProjectConfig } from './config.ts'
-import { loadAction, type LoadedAction } from './subscriptions.ts'
+import { loadAction, MAX_TIMER_MS, type LoadedAction } from './subscriptions.ts'
 
 export const CONFIG_FILES = ['storehook.config.ts', 'storehook.config.mjs', 'storehook.config.js']
 const ACTION_FILE = /^(?!.*\.(test|spec)\.)(?!.*\.d\.ts$).*\.(ts|mts|js|mjs)$/
@@ -41,9 +41,9 @@ const settingsSchema = z.object({
   worker: z
     .object({
       concurrency: z.number().int().positive().default(16),
-      pollIntervalMs: z.number().int().positive().default(1000),
-      shutdownGraceMs: z.number().int().nonnegative().default(10_000),
-      leaseMarginMs: z.number().int().positive().default(30_000),
+      pollIntervalMs: z.number().int().positive().max(MAX_TIMER_MS).default(1000),
+      shutdownGraceMs: z.number().int().nonnegative().max(MAX_TIMER_MS).default(10_000),
+      leaseMarginMs: z.number().int().positive().max(MAX_TIMER_MS).default(30_000),
     })
     .strict()
     .default({ concurrency: 16, pollIntervalMs: 1000, shutdownGraceMs: 10_000, leaseMarginMs: 30_000 }),

@@ -10,7 +10,7 @@ import type { ActionDefinition, ActionEvent, ActionHandler } from './action.ts'
 
 export const DEFAULT_ACTION_TIMEOUT_MS = 60_000
 /** The longest timer Node.js can set (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
-export const MAX_ACTION_TIMEOUT_MS = 2 ** 31 - 1
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** An action as the runtime holds it: options checked and normalized. */
 export interface LoadedAction {
@@ -53,8 +53,8 @@ export function loadAction(name: string, file: string, definition: ActionDefinit
       throw new ConfigError(`${where}: ${field}: expected a positive integer`)
     }
   }
-  if (options.timeoutMs !== undefined && options.timeoutMs > MAX_ACTION_TIMEOUT_MS) {
-    throw new ConfigError(`${where}: timeoutMs: at most ${MAX_ACTION_TIMEOUT_MS} (about 24.8 days), the longest timer Node.js can set`)
+  if (options.timeoutMs !== undefined && options.timeoutMs > MAX_TIMER_MS) {
+    throw new ConfigError(`${where}: timeoutMs: at most ${MAX_TIMER_MS} (about 24.8 days), the longest timer Node.js can set`)
   }
   const patterns = types.map(globToRegExp)
   return {
