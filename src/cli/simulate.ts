@@ -3,7 +3,8 @@
  * `storehook simulate <platform>`: runs one of the testkit's simulators as a standalone server, so
  * a project can be tried locally without any platform account. Stops on SIGTERM/SIGINT.
  */
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
+import { parsePort } from './options.ts'
 import { startErpSimulator } from '../testkit/erp-simulator.ts'
 import { startIoEventsSimulator } from '../testkit/io-events-simulator.ts'
 
@@ -41,10 +42,4 @@ function stopOnSignal(close: () => Promise<void>): void {
   const stop = () => void close().then(() => process.exit(0))
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
-}
-
-function parsePort(value: string): number {
-  const port = Number(value)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number, 0–65535')
-  return port
 }

@@ -2,30 +2,36 @@
  * @module
  * `storehook start`: run the runtime for a project until SIGTERM or SIGINT.
  */
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
+import { parsePort } from './options.ts'
+import { ConfigError } from '../core/errors.ts'
 import { createLogger } from '../runtime/logger.ts'
-import { startStorehook } from '../server/start.ts'
 
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description('start the runtime for a project: HTTP server, worker and store')
     .option('--project <dir>', 'project directory', '.')
-    .option('--port <n>', 'port to listen on (0 picks a free one)', parsePort, Number(process.env.PORT ?? 3000))
+    .option('--port <n>', 'port to listen on, 0 picks a free one (default: $PORT or 3000)', parsePort)
     .option('--host <host>', 'interface to listen on', process.env.STOREHOOK_HOST ?? '127.0.0.1')
     .option('--db <url>', 'sqlite:PATH or postgres://… (default: sqlite:<project>/.storehook/storehook.db)', process.env.STOREHOOK_DB)
-    .action(async (options: { project: string; port: number; host: string; db?: string }) => {
+    .action(async (options: { project: string; port?: number; host: string; db?: string }) => {
+      const port = options.port ?? portFromEnv()
+      // Loaded here, not at the top: `storehook runs …` needs none of the server and starts twice as fast.
+      const { startStorehook } = await import('../server/start.ts')
       const logger = createLogger()
       // User code that forgets to await (the seed's `sendOrderToErpSystem(…)`) must not take
       // every other run down with it.
       process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection (a promise in action code was not awaited?)'))
       const storehook = await startStorehook({
         project: options.project,
-        port: options.port,
+        port,
         host: options.host,
         ...(options.db ? { db: options.db } : {}),
         ...(process.env.STOREHOOK_ADMIN_TOKEN ? { adminToken: process.env.STOREHOOK_ADMIN_TOKEN } : {}),
         logger,
+      }).catch((error: unknown) => {
+        throw listenProblem(error, options.host, port)
       })
       const { project } = storehook.runtime
       console.log(`storehook listening on ${storehook.url}`)
@@ -45,8 +51,23 @@ export function registerStartCommand(program: Command): void {
     })
 }
 
-function parsePort(value: string): number {
-  const port = Number(value)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number, 0–65535')
-  return port
+/** `$PORT`, checked as `--port` is (commander does not run a default through the parser). */
+function portFromEnv(): number {
+  const value = process.env.PORT
+  if (value === undefined || value === '') return 3000
+  try {
+    return parsePort(value)
+  } catch {
+    throw new ConfigError(`PORT=${value}: expected a port number, 0–65535`)
+  }
+}
+
+/** A user's mistake in --port or --host, as a message rather than a stack trace. */
+function listenProblem(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code
+  const where = `${host}:${port}`
+  if (code === 'EADDRINUSE') return new ConfigError(`--port ${port}: ${where} is already in use; stop what listens there or pick another port (0 picks a free one)`)
+  if (code === 'EACCES') return new ConfigError(`--port ${port}: not allowed to listen on ${where} (ports below 1024 need privileges)`)
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new ConfigError(`--host ${host}: not an address of this machine`)
+  return error
 }

@@ -52,6 +52,10 @@ export async function startStorehook(options: StartOptions = {}): Promise<Runnin
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: host }, () => resolve(s))
     s.once('error', reject)
+  }).catch(async (error: unknown) => {
+    // Nothing else will close the store of a runtime that never started.
+    await store.close()
+    throw error
   })
   runtime.start()
   const { port } = server.address() as AddressInfo
