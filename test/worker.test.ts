@@ -360,3 +360,26 @@ describe('waking up', () => {
     assert.ok(Date.now() - started < 20_000)
   })
 })
+
+describe('ctx.idempotencyKey', () => {
+  it('is stable across attempts of a run and differs between actions on one event', async () => {
+    const target = await startErpSimulator()
+    after(() => target.close())
+    const action = `import { onEvent } from 'storehook'
+export default onEvent('*', async (event, ctx) => { await ctx.connections.erp.post('', { json: {}, idempotencyKey: ctx.idempotencyKey }) })`
+    const keyed = await start({
+      project: makeProject({
+        'storehook.config.ts': webhooksConfig(`connections: { erp: { kind: 'http', baseUrl: '${target.url}' } },
+  worker: { pollIntervalMs: 50 },`),
+        'actions/first.ts': action.replace("'*'", "{ types: '*', retry: { baseDelayMs: 10, jitter: false } }"),
+        'actions/second.ts': action,
+      }),
+    })
+    target.respondWith(503)
+    const sent = await sendEvent(keyed.url, { id: 'msg_a:b/c' })
+    await eventually(() => target.accepted().length === 2, 10_000, 'both actions to deliver')
+    const keys = target.deliveries.map((d) => d.idempotencyKey)
+    assert.equal(keys.length, 3, 'one action was answered 503 once and retried')
+    assert.deepEqual(new Set(keys), new Set([`first:webhooks:${encodeURIComponent(sent.id)}`, `second:webhooks:${encodeURIComponent(sent.id)}`]))
+  })
+})

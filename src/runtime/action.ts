@@ -32,6 +32,17 @@ export interface ActionContext {
   /** Attempts this run may make in all. */
   maxAttempts: number
   runId: number
+  /**
+   * The same for every attempt and every replay of this action on this event, and different for
+   * another action on the same event: send it as the target's `Idempotency-Key` so a retry after
+   * a lost answer is not applied twice. `<action>:<source>:<event id>`, percent-encoded.
+   */
+  idempotencyKey: string
+}
+
+/** See {@link ActionContext.idempotencyKey}. */
+export function idempotencyKey(action: string, source: string, eventId: string): string {
+  return [action, source, eventId].map(encodeURIComponent).join(':')
 }
 
 export type ActionHandler<Payload = any> = (event: ActionEvent<Payload>, ctx: ActionContext) => unknown
@@ -69,7 +80,7 @@ export interface ActionDefinition<Payload = any> {
  *
  * @example
  * export default onEvent({ types: 'order.created', orderingKey: 'order.id' }, async (event, ctx) => {
- *   await ctx.connections.erp.post('orders', event.payload, { idempotencyKey: event.id })
+ *   await ctx.connections.erp.post('orders', { json: event.payload, idempotencyKey: ctx.idempotencyKey })
  * })
  */
 export function onEvent<Payload = any>(

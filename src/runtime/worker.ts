@@ -13,7 +13,7 @@ import { classifyFailure } from '../core/outcome.ts'
 import { retryDelay } from '../core/retry.ts'
 import type { Run } from '../core/types.ts'
 import type { AttemptEnd, ClaimedRun, Store } from '../store/store.ts'
-import type { ActionContext, Connections } from './action.ts'
+import { idempotencyKey, type ActionContext, type Connections } from './action.ts'
 import type { Metrics } from './metrics.ts'
 import type { LoadedAction } from './subscriptions.ts'
 
@@ -205,6 +205,7 @@ export class Worker {
       attempt: run.attempts,
       maxAttempts: run.maxAttempts,
       runId: run.id,
+      idempotencyKey: idempotencyKey(action.name, run.source, run.eventId),
     }
     let end: AttemptEnd
     try {
