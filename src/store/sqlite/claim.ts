@@ -61,7 +61,8 @@ export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit) {
       claimed.sort((a, b) => a.id - b.id)
       return claimed.map(({ id, attempts }) => {
         // A reclaimed run's previous attempt never ended: its process died holding the lease.
-        markInterrupted.run({ run_id: id, now, message: 'the worker stopped without finishing (lease expired)' })
+        // (A first attempt has no previous one: skip the statement on the common path.)
+        if (attempts > 1) markInterrupted.run({ run_id: id, now, message: 'the worker stopped without finishing (lease expired)' })
         insertAttempt.run(id, attempts, request.workerId, now)
         const run = toRun(selectRun.get(id) as Row)
         return { run, event: toEvent(selectEvent.get(run.eventSeq) as Row) }

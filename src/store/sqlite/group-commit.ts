@@ -4,9 +4,9 @@
  * makes many of them durable. With `synchronous=FULL` a commit costs an fsync (about 8k commits/s
  * on the reference machine); batching keeps that cost per batch instead of per event.
  *
- * Each write is a synchronous function run inside the shared transaction under its own savepoint,
- * so one failing write rolls back alone and the others still commit. Every caller's promise
- * settles only after COMMIT returns: a resolved write is durable.
+ * Each write is a synchronous function run inside the shared transaction; one failing write
+ * rolls back alone and the others still commit (see `flush`). Every caller's promise settles only
+ * after COMMIT returns: a resolved write is durable.
  */
 import type { DatabaseSync } from 'node:sqlite'
 
@@ -50,30 +50,13 @@ export class GroupCommit {
     const batch = this.#queue
     this.#queue = []
     if (batch.length === 0) return
-    const results: { ok: boolean; value: unknown }[] = []
-    try {
-      this.#db.exec('BEGIN IMMEDIATE')
-    } catch (error) {
-      for (const write of batch) write.reject(error)
-      return
-    }
-    for (const write of batch) {
-      this.#db.exec('SAVEPOINT write')
-      try {
-        results.push({ ok: true, value: write.work() })
-        this.#db.exec('RELEASE write')
-      } catch (error) {
-        this.#db.exec('ROLLBACK TO write')
-        this.#db.exec('RELEASE write')
-        results.push({ ok: false, value: error })
-      }
-    }
-    try {
-      this.#db.exec('COMMIT')
-    } catch (error) {
+    // Optimistic first: all writes in one transaction, no savepoints (two statements per write
+    // saved). Writes are pure functions of the database, so if one throws the whole batch is
+    // rolled back and run again with a savepoint per write, where a failure rolls back alone.
+    const results = this.#transaction(batch, false) ?? this.#transaction(batch, true)
+    if (results instanceof Error || results === null) {
       // Disk full, I/O error: nothing in this batch is durable, so nobody may be told otherwise.
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
-      for (const write of batch) write.reject(error)
+      for (const write of batch) write.reject(results)
       return
     }
     batch.forEach((write, i) => {
@@ -81,6 +64,48 @@ export class GroupCommit {
       if (result.ok) write.resolve(result.value)
       else write.reject(result.value)
     })
+  }
+
+  /**
+   * Runs the batch in one transaction and commits it. Returns each write's result, null when a
+   * write failed and `isolate` is off (nothing committed), or the error that stopped the commit.
+   */
+  #transaction(batch: PendingWrite[], isolate: boolean): { ok: boolean; value: unknown }[] | Error | null {
+    const db = this.#db
+    try {
+      db.exec('BEGIN IMMEDIATE')
+    } catch (error) {
+      return error as Error
+    }
+    const results: { ok: boolean; value: unknown }[] = []
+    for (const write of batch) {
+      if (!isolate) {
+        try {
+          results.push({ ok: true, value: write.work() })
+        } catch {
+          // Some errors (SQLITE_FULL, SQLITE_IOERR) have already ended the transaction.
+          if (db.isTransaction) db.exec('ROLLBACK')
+          return null
+        }
+        continue
+      }
+      db.exec('SAVEPOINT write')
+      try {
+        results.push({ ok: true, value: write.work() })
+        db.exec('RELEASE write')
+      } catch (error) {
+        db.exec('ROLLBACK TO write')
+        db.exec('RELEASE write')
+        results.push({ ok: false, value: error })
+      }
+    }
+    try {
+      db.exec('COMMIT')
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      return error as Error
+    }
+    return results
   }
 
   #schedule(): void {

@@ -21,7 +21,11 @@ export interface SqliteStoreOptions {
   path: string
   /** `full` (default): durable against power loss. `normal`: against process crashes only. */
   synchronous?: 'full' | 'normal'
-  /** How long a write waits for others to share its commit; default 2 ms, 0 = next tick. */
+  /**
+   * How long a write waits for others to share its commit; default 0 (the next turn of the event
+   * loop). Under load, the writes that arrive while a commit is fsyncing form the next batch by
+   * themselves; waiting longer only adds latency.
+   */
   groupCommitWindowMs?: number
   /** How long to wait for another process holding the write lock (the CLI, say); default 5 s. */
   busyTimeoutMs?: number
@@ -44,7 +48,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.exec('PRAGMA foreign_keys = ON')
   migrate(db)
 
-  const commits = new GroupCommit(db, options.groupCommitWindowMs ?? 2)
+  const commits = new GroupCommit(db, options.groupCommitWindowMs ?? 0)
   return {
     kind: 'sqlite',
     ingest: makeIngest(db, commits),

@@ -9,8 +9,10 @@
  * thread the store fsyncs while the main thread goes on parsing, verifying and answering, and
  * the requests that arrive during one commit naturally form the next group commit.
  *
- * The protocol is one message per Store call (`{ id, method, args }` → `{ id, ok, value | error }`),
- * values passed by structured clone. This file is both ends: imported on the main thread it
+ * The protocol is one request per Store call (`{ id, method, args }` → `{ id, ok, value | error }`),
+ * values passed by structured clone. Requests (and replies) made in one turn of the event loop
+ * travel as one message: each message wakes the other thread, a system call that on a small VM
+ * cost more than the SQL it carried. This file is both ends: imported on the main thread it
  * exports {@link openThreadedSqliteStore}; loaded as the thread's entry it hosts the store.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
@@ -84,22 +86,25 @@ export async function openThreadedSqliteStore(options: SqliteStoreOptions): Prom
     })
     worker.once('error', reject)
   })
-  worker.on('message', (reply: Reply) => {
-    const call = settle(reply.id)
-    if (!call) return
-    if (reply.ok) call.resolve(reply.value)
-    else call.reject(deserializeError(reply.error))
+  worker.on('message', (replies: Reply[]) => {
+    for (const reply of replies) {
+      const call = settle(reply.id)
+      if (!call) continue
+      if (reply.ok) call.resolve(reply.value)
+      else call.reject(deserializeError(reply.error))
+    }
   })
   worker.on('error', (error) => stop(new Error('the SQLite store thread failed', { cause: error })))
   worker.on('exit', () => stop(new Error('the SQLite store is closed')))
 
+  const send = batched<Request>((requests) => worker.postMessage(requests))
   const call = (method: Method, args: unknown[]): Promise<any> => {
     if (stopped) return Promise.reject(stopped)
     const id = nextId++
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject })
       worker.ref()
-      worker.postMessage({ id, method, args: method === 'finishAttempt' ? [cloneableEnd(args[0] as FinishAttempt)] : args } satisfies Request)
+      send({ id, method, args: method === 'finishAttempt' ? [cloneableEnd(args[0] as FinishAttempt)] : args })
     })
   }
 
@@ -121,6 +126,20 @@ function cloneableEnd(finish: FinishAttempt): FinishAttempt {
   if (finish.end.outcome === 'succeeded') return finish
   const { name, message, stack } = finish.end.error
   return { ...finish, end: { ...finish.end, error: deserializeError({ name, message, ...(stack ? { stack } : {}) }) } }
+}
+
+/** Collects what is sent during one turn of the event loop and hands it to `post` as one batch. */
+function batched<T>(post: (batch: T[]) => void): (message: T) => void {
+  let batch: T[] | null = null
+  return (message) => {
+    if (batch) return void batch.push(message)
+    batch = [message]
+    setImmediate(() => {
+      const full = batch!
+      batch = null
+      post(full)
+    })
+  }
 }
 
 function serializeError(error: unknown): SerializedError {
@@ -145,14 +164,17 @@ function hostStore(options: SqliteStoreOptions): void {
     return
   }
   port.postMessage({ ready: true } satisfies Ready)
-  port.on('message', ({ id, method, args }: Request) => {
-    const fn = store[method] as (...args: unknown[]) => Promise<unknown>
-    Promise.resolve()
-      .then(() => fn.apply(store, args))
-      .then(
-        (value) => port.postMessage({ id, ok: true, value } satisfies Reply),
-        (error: unknown) => port.postMessage({ id, ok: false, error: serializeError(error) } satisfies Reply),
-      )
+  const reply = batched<Reply>((replies) => port.postMessage(replies))
+  port.on('message', (requests: Request[]) => {
+    for (const { id, method, args } of requests) {
+      const fn = store[method] as (...args: unknown[]) => Promise<unknown>
+      Promise.resolve()
+        .then(() => fn.apply(store, args))
+        .then(
+          (value) => reply({ id, ok: true, value }),
+          (error: unknown) => reply({ id, ok: false, error: serializeError(error) }),
+        )
+    }
   })
 }
 
