@@ -11,3 +11,4 @@ export type { HttpClient, HttpResponse, HttpRequestOptions } from './connections
 export { TargetResponseError, TargetUnreachableError } from './connections/http/index.ts'
 export { startStorehook } from './server/start.ts'
 export type { StartOptions, RunningStorehook } from './server/start.ts'
+export type { AdobeCommerceClient, CommerceOrder, CommerceRequestOptions, SearchCriteria } from './connections/adobe-commerce/index.ts'
