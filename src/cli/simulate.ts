@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander'
 import { parsePort } from './options.ts'
+import { startCommerceSimulator } from '../testkit/commerce-simulator.ts'
 import { startErpSimulator } from '../testkit/erp-simulator.ts'
 import { startIoEventsSimulator } from '../testkit/io-events-simulator.ts'
 
@@ -35,6 +36,21 @@ export function registerSimulateCommand(program: Command): void {
       console.log(`I/O Events simulator listening on ${io.publicKeyBaseUrl}`)
       console.log(`  publicKeyBaseUrl: '${io.publicKeyBaseUrl}', clientId: '${io.clientId}'`)
       stopOnSignal(() => io.close())
+    })
+  simulate
+    .command('commerce')
+    .description('an Adobe Commerce shop checking OAuth 1.0a as Magento does; prints the COMMERCE_* values to use')
+    .option('--port <n>', 'port to listen on', parsePort, 4200)
+    .option('--orders <ids>', 'order entity ids to seed, comma-separated', '1')
+    .action(async (options: { port: number; orders: string }) => {
+      const commerce = await startCommerceSimulator({ port: options.port })
+      for (const id of options.orders.split(',').map(Number).filter(Number.isInteger)) commerce.seedOrder({ entity_id: id })
+      const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = commerce.credentials
+      console.log(`Commerce simulator listening on ${commerce.url}`)
+      console.log(`COMMERCE_BASE_URL=${commerce.url}/`)
+      console.log(`COMMERCE_CONSUMER_KEY=${consumerKey}\nCOMMERCE_CONSUMER_SECRET=${consumerSecret}`)
+      console.log(`COMMERCE_ACCESS_TOKEN=${accessToken}\nCOMMERCE_ACCESS_TOKEN_SECRET=${accessTokenSecret}`)
+      stopOnSignal(() => commerce.close())
     })
 }
 

@@ -1,0 +1,26 @@
+import { onEvent, type AdobeCommerceClient, type HttpClient } from 'storehook'
+
+// What the seed's App Builder action did, without its failure modes:
+// - the event is on disk before I/O Events gets its 200, and the ERP call is awaited and retried
+//   with backoff for days (the seed fired it without await and lost the order on any ERP error);
+// - each run works on its own copy of the payload (the seed wrote an undeclared global, shared by
+//   every event the container handled at once);
+// - an event without entity_id is a PermanentError: dead at once, with a message, instead of
+//   `orders/undefined` and a day of retries;
+// - the ERP gets the same Idempotency-Key on every retry and replay, so it can drop repeats;
+// - runs of one order execute one at a time, in event order (orderingKey).
+export default onEvent(
+  { types: 'observer.sales_order_save_after', source: 'commerce', orderingKey: 'data.value.entity_id' },
+  async (event, { connections, signal, idempotencyKey, logger }) => {
+    const commerce: AdobeCommerceClient = connections.commerce
+    const erp: HttpClient = connections.erp
+    const order = { ...event.payload.data.value }
+    if (order.extension_attributes === undefined) {
+      // getOrder refuses a missing or non-numeric id with a PermanentError before any request.
+      const full = await commerce.getOrder(order.entity_id, { signal })
+      order.extension_attributes = full.extension_attributes
+    }
+    await erp.post('orders', { json: order, idempotencyKey, signal })
+    logger.info({ entityId: order.entity_id }, 'order sent to the ERP')
+  },
+)
