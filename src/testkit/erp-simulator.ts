@@ -31,6 +31,10 @@ export interface ErpSimulator {
   respondWith(...answers: (number | { status: number; headers?: Record<string, string> })[]): void
   /** While down, every request gets 503. */
   setDown(down: boolean): void
+  /** Down (503) from now for `ms`, then up again by itself. */
+  downFor(ms: number): void
+  /** The next `count` requests get `status` (default 503); then 200. */
+  failFirst(count: number, status?: number): void
   /** Resolves once `count` deliveries have been accepted. */
   waitForAccepted(count: number, timeoutMs?: number): Promise<ErpDelivery[]>
   close(): Promise<void>
@@ -92,6 +96,14 @@ export async function startErpSimulator(
     },
     respondWith(...answers) {
       script.push(...answers.map((a) => (typeof a === 'number' ? { status: a } : a)))
+    },
+    downFor(ms) {
+      down = true
+      const timer = setTimeout(() => (down = false), ms)
+      timer.unref()
+    },
+    failFirst(count, status = 503) {
+      script.push(...Array.from({ length: count }, () => ({ status })))
     },
     setDown(value) {
       down = value
