@@ -11,6 +11,9 @@ import { RUN_SELECT, toEvent, toRun, type Row } from './rows.ts'
 const LEASE_LOST_ON_LAST_ATTEMPT =
   'the worker running the last attempt stopped without finishing it (lease expired)'
 
+/** Claims and outcomes are not acknowledged to anyone: no fsync of their own (see group-commit.ts). */
+const WORKER_BOOKKEEPING = { durable: false }
+
 export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit) {
   // A run whose process died on its last attempt must not run again: it may be what kills it.
   const buryAbandonedLastAttempts = db.prepare(/* sql */ `
@@ -67,7 +70,7 @@ export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit) {
         const run = toRun(selectRun.get(id) as Row)
         return { run, event: toEvent(selectEvent.get(run.eventSeq) as Row) }
       })
-    })
+    }, WORKER_BOOKKEEPING)
   }
 
   const finishRun = db.prepare(/* sql */ `
@@ -102,7 +105,7 @@ export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit) {
         stack: error?.stack ?? null,
       })
       return Number(changed) === 1
-    })
+    }, WORKER_BOOKKEEPING)
   }
 
   // An attempt cut short by shutdown is not the run's fault: give the attempt back.
@@ -123,7 +126,7 @@ export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit) {
         const released = releaseRun.get({ id, worker: workerId, now }) as { attempts: number } | undefined
         if (released) releaseAttempt.run({ id, attempt: released.attempts, now })
       }
-    })
+    }, WORKER_BOOKKEEPING)
   }
 
   const selectNextRunAt = db.prepare(/* sql */ `

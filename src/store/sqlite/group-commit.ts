@@ -4,6 +4,12 @@
  * makes many of them durable. With `synchronous=FULL` a commit costs an fsync (about 8k commits/s
  * on the reference machine); batching keeps that cost per batch instead of per event.
  *
+ * Only writes someone is told about need the fsync: an acknowledged event, a replay. The worker's
+ * own bookkeeping (claims, attempt outcomes) is written with `durable: false` and commits without
+ * one (`synchronous=NORMAL`): a process crash still keeps it (WAL), and power loss can only take
+ * back claims and outcomes since the last fsync, so those runs are run again (at least once),
+ * never lost. The next durable commit fsyncs the WAL and with it every earlier commit.
+ *
  * Each write is a synchronous function run inside the shared transaction; one failing write
  * rolls back alone and the others still commit (see `flush`). Every caller's promise settles only
  * after COMMIT returns: a resolved write is durable.
@@ -12,6 +18,7 @@ import type { DatabaseSync } from 'node:sqlite'
 
 interface PendingWrite {
   work: () => unknown
+  durable: boolean
   resolve: (value: any) => void
   reject: (error: unknown) => void
 }
@@ -22,13 +29,19 @@ const MAX_BATCH = 512
 export class GroupCommit {
   readonly #db: DatabaseSync
   readonly #windowMs: number
+  readonly #fsyncDurable: boolean
   #queue: PendingWrite[] = []
   #scheduled = false
+  #synchronous: 'FULL' | 'NORMAL' | null = null
 
-  /** @param windowMs how long the first write of a batch waits for company; 0 = next tick. */
-  constructor(db: DatabaseSync, windowMs: number) {
+  /**
+   * @param windowMs how long the first write of a batch waits for company; 0 = next tick.
+   * @param synchronous `full`: a batch holding a durable write fsyncs its commit; `normal`: none do.
+   */
+  constructor(db: DatabaseSync, windowMs: number, synchronous: 'full' | 'normal' = 'full') {
     this.#db = db
     this.#windowMs = windowMs
+    this.#fsyncDurable = synchronous === 'full'
   }
 
   /**
@@ -37,9 +50,9 @@ export class GroupCommit {
    * @example
    * const seq = await commits.write(() => insertEvent.get(...).seq)
    */
-  write<T>(work: () => T): Promise<T> {
+  write<T>(work: () => T, { durable = true }: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve, reject })
+      this.#queue.push({ work, durable, resolve, reject })
       if (this.#queue.length >= MAX_BATCH) this.flush()
       else this.#schedule()
     })
@@ -72,7 +85,12 @@ export class GroupCommit {
    */
   #transaction(batch: PendingWrite[], isolate: boolean): { ok: boolean; value: unknown }[] | Error | null {
     const db = this.#db
+    const synchronous = this.#fsyncDurable && batch.some((write) => write.durable) ? 'FULL' : 'NORMAL'
     try {
+      if (synchronous !== this.#synchronous) {
+        db.exec(`PRAGMA synchronous = ${synchronous}`)
+        this.#synchronous = synchronous
+      }
       db.exec('BEGIN IMMEDIATE')
     } catch (error) {
       return error as Error

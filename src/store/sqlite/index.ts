@@ -2,9 +2,10 @@
  * @module
  * The embedded store: one SQLite file through `node:sqlite`, WAL mode.
  *
- * Durability: `synchronous=FULL` (the default) fsyncs every commit, so an acknowledged event
- * survives power loss; `normal` fsyncs only at checkpoints and survives a process crash but may
- * lose the last commits on power loss. Group commit keeps FULL affordable.
+ * Durability: `full` (the default) fsyncs every commit that holds an acknowledged write, so an
+ * acknowledged event survives power loss; `normal` fsyncs only at checkpoints and survives a
+ * process crash but may lose the last commits on power loss. Group commit keeps FULL affordable,
+ * and the worker's bookkeeping never pays for it (see group-commit.ts).
  */
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -48,7 +49,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.exec('PRAGMA foreign_keys = ON')
   migrate(db)
 
-  const commits = new GroupCommit(db, options.groupCommitWindowMs ?? 0)
+  const commits = new GroupCommit(db, options.groupCommitWindowMs ?? 0, options.synchronous ?? 'full')
   return {
     kind: 'sqlite',
     ingest: makeIngest(db, commits),

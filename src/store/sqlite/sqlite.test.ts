@@ -107,6 +107,27 @@ describe('GroupCommit', () => {
     assert.deepEqual((db.prepare('SELECT v FROM t ORDER BY v').all() as { v: number }[]).map((r) => r.v), [1, 2, 3])
   })
 
+  it('fsyncs a commit only when it holds a durable write (synchronous FULL), else commits NORMAL', async () => {
+    const db = new DatabaseSync(':memory:')
+    db.exec('CREATE TABLE t (v INTEGER)')
+    const pragmas: string[] = []
+    const originalExec = db.exec.bind(db)
+    db.exec = (sql: string) => {
+      if (sql.startsWith('PRAGMA synchronous')) pragmas.push(sql)
+      return originalExec(sql)
+    }
+    const commit = new GroupCommit(db, 0, 'full')
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+    await commit.write(() => insert.run(1), { durable: false })
+    await Promise.all([commit.write(() => insert.run(2), { durable: false }), commit.write(() => insert.run(3))])
+    await commit.write(() => insert.run(4), { durable: false })
+    assert.deepEqual(pragmas, ['PRAGMA synchronous = NORMAL', 'PRAGMA synchronous = FULL', 'PRAGMA synchronous = NORMAL'])
+    pragmas.length = 0
+    const relaxed = new GroupCommit(db, 0, 'normal')
+    await relaxed.write(() => insert.run(5))
+    assert.deepEqual(pragmas, ['PRAGMA synchronous = NORMAL'])
+  })
+
   it('rejects every write of a batch whose commit fails, so none is acknowledged', async () => {
     const db = new DatabaseSync(':memory:')
     db.exec('CREATE TABLE t (v INTEGER)')
