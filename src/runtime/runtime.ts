@@ -2,7 +2,8 @@
  * @module
  * The runtime: one loaded project, its store, its worker and its metrics. `receive` is the
  * durable half of every inbound request: verify through the source, store the event with one run
- * per subscribed action, then wake the worker. The server answers 2xx only after it returns.
+ * per subscribed action (starting those the worker has room for), then wake the worker for the
+ * rest. The server answers 2xx only after it returns.
  */
 import type { Logger } from 'pino'
 import { HttpError, VerificationError } from '../core/errors.ts'
@@ -49,6 +50,8 @@ export class Runtime {
 
   start(): void {
     this.worker.start()
+    // Runs committed by other processes sharing the store (PostgreSQL) wake this worker at once.
+    this.store.onRunsAvailable?.(() => this.worker.wake())
   }
 
   /**
@@ -73,16 +76,21 @@ export class Runtime {
     }
 
     const items = events.map((event) => this.#ingestItem(sourceName, event))
+    // Runs this process has room for start in the ingest transaction: no separate claim.
+    const reservation = this.worker.reserve(items.flatMap((item) => item.runs))
     let outcomes: IngestOutcome[]
     try {
-      outcomes = await this.store.ingest(items)
+      outcomes = await this.store.ingest(items, reservation)
     } catch (error) {
+      this.worker.cancel(reservation)
       this.metrics.eventsRejected.inc({ source: sourceName, reason: 'not_durable' })
       this.logger.error({ err: error, source: sourceName }, 'could not store an inbound event; answered 503 so the platform retries')
       throw new HttpError(503, 'the event could not be stored; retry later', { cause: error })
     }
 
-    this.worker.wake()
+    const started = outcomes.flatMap((outcome) => outcome.claimed ?? [])
+    this.worker.adopt(reservation, started)
+    if (started.length < outcomes.reduce((n, outcome) => n + outcome.runIds.length, 0)) this.worker.wake()
     return outcomes.map((outcome, i) => {
       const { event, runs } = items[i]!
       const counter = outcome.duplicate ? this.metrics.eventsDuplicate : this.metrics.eventsReceived

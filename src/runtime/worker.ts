@@ -12,7 +12,7 @@ import { coerceError } from '../core/errors.ts'
 import { classifyFailure } from '../core/outcome.ts'
 import { retryDelay } from '../core/retry.ts'
 import type { Run } from '../core/types.ts'
-import type { AttemptEnd, ClaimedRun, Store } from '../store/store.ts'
+import type { AttemptEnd, ClaimedRun, IngestClaim, Store } from '../store/store.ts'
 import { idempotencyKey, type ActionContext, type Connections } from './action.ts'
 import type { Metrics } from './metrics.ts'
 import type { LoadedAction } from './subscriptions.ts'
@@ -59,6 +59,9 @@ export class Worker {
   readonly #options: WorkerOptions
   readonly #executions = new Map<number, Execution>()
   readonly #perAction = new Map<string, number>()
+  /** Slots promised to ingests in flight (see {@link Worker.reserve}), counted as busy. */
+  readonly #reserved = new Map<string, number>()
+  #reservedTotal = 0
   #ticking: Promise<void> | null = null
   #wokenWhileTicking = false
   #timer: NodeJS.Timeout | null = null
@@ -118,6 +121,50 @@ export class Worker {
     this.#options.logger.info({ runs: remaining.map(([runId]) => runId) }, 'released unfinished runs at shutdown')
   }
 
+  /**
+   * Reserves room for the runs an ingest is about to create, so the store can start them in the
+   * ingest transaction itself (see `IngestClaim`). Give the reservation back with
+   * {@link Worker.adopt} once the ingest has answered, or {@link Worker.cancel} if it failed.
+   */
+  reserve(runs: { action: string }[]): IngestClaim | undefined {
+    if (this.#stopped || runs.length === 0) return undefined
+    const wanted = new Map<string, number>()
+    for (const { action } of runs) wanted.set(action, (wanted.get(action) ?? 0) + 1)
+    const slots: IngestClaim['slots'] = {}
+    for (const [name, count] of wanted) {
+      const action = this.#options.actions.find((a) => a.name === name)
+      const limit = action ? Math.min(count, this.#freeSlots(action)) : 0
+      if (limit <= 0) continue
+      slots[name] = { limit, leaseMs: action!.timeoutMs + this.#options.leaseMarginMs }
+      this.#reserved.set(name, (this.#reserved.get(name) ?? 0) + limit)
+      this.#reservedTotal += limit
+    }
+    return Object.keys(slots).length ? { workerId: this.id, slots } : undefined
+  }
+
+  /** Runs what the store started for a reservation, and frees the rest of it. */
+  adopt(reservation: IngestClaim | undefined, claimed: ClaimedRun[]): void {
+    this.cancel(reservation)
+    for (const started of claimed) {
+      const action = this.#options.actions.find((a) => a.name === started.run.action)!
+      this.#execute(action, started)
+    }
+  }
+
+  cancel(reservation: IngestClaim | undefined): void {
+    for (const [name, { limit }] of Object.entries(reservation?.slots ?? {})) {
+      this.#reserved.set(name, this.#reserved.get(name)! - limit)
+      this.#reservedTotal -= limit
+    }
+  }
+
+  #freeSlots(action: LoadedAction): number {
+    return Math.min(
+      this.#options.concurrency - this.#executions.size - this.#reservedTotal,
+      (action.concurrency ?? Infinity) - (this.#perAction.get(action.name) ?? 0) - (this.#reserved.get(action.name) ?? 0),
+    )
+  }
+
   async #tick(): Promise<void> {
     const { store, actions, concurrency, logger } = this.#options
     try {
@@ -128,10 +175,7 @@ export class Worker {
         // Rotate the starting action so one busy action cannot starve the others.
         const start = this.#rotation++ % Math.max(actions.length, 1)
         for (const action of [...actions.slice(start), ...actions.slice(0, start)]) {
-          const free = Math.min(
-            concurrency - this.#executions.size,
-            (action.concurrency ?? Infinity) - (this.#perAction.get(action.name) ?? 0),
-          )
+          const free = this.#freeSlots(action)
           if (free <= 0 || this.#stopped) continue
           const claimed = await store.claimRuns({
             workerId: this.id,

@@ -66,6 +66,31 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         ])
       }))
 
+    it('may start runs for the ingesting worker, within its slots and never past an unfinished run of the same key', () =>
+      withStore(async (store) => {
+        const busyKey = item([run('a', 'k1')])
+        await store.ingest([busyKey]) // an unfinished run of key k1, not claimed
+        const claim = { workerId: 'w1', slots: { a: { limit: 2, leaseMs: 60_000 }, b: { limit: 0, leaseMs: 60_000 } } }
+        const items = [item([run('a', 'k1'), run('b')]), item([run('a')]), item([run('a')])]
+        const outcomes = await store.ingest(items, claim)
+        const claimed = outcomes.flatMap((o) => o.claimed ?? [])
+        assert.ok(claimed.length <= 2, 'no more than the slots given')
+        for (const { run: started, event: ev } of claimed) {
+          assert.equal(started.action, 'a', 'no slot for b')
+          assert.notEqual(started.orderingKey, 'k1', 'k1 has an earlier unfinished run')
+          assert.deepEqual(await store.getRun(started.id), started)
+          assert.equal(started.state, 'running')
+          assert.equal(started.workerId, 'w1')
+          const { duplicateDeliveries: _, ...stored } = (await store.getEvent(ev.source, ev.id))!
+          assert.deepEqual(ev, stored)
+          assert.deepEqual((await store.listAttempts(started.id)).map((a) => [a.number, a.workerId, a.outcome]), [[1, 'w1', null]])
+        }
+        // Whatever was not started is pending, for any worker.
+        const startedIds = new Set(claimed.map((c) => c.run.id))
+        const rest = outcomes.flatMap((o) => o.runIds).filter((id) => !startedIds.has(id))
+        for (const id of rest) assert.equal((await store.getRun(id))!.state, 'pending')
+      }))
+
     it('acknowledges a repeated delivery as a duplicate and creates no run', () =>
       withStore(async (store) => {
         const input = item([run('a')])

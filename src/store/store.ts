@@ -33,6 +33,20 @@ export interface IngestOutcome {
   duplicate: boolean
   /** Ids of the runs created (empty for a duplicate). */
   runIds: number[]
+  /** Runs started at once for the ingesting worker (see {@link IngestClaim}); absent if none. */
+  claimed?: ClaimedRun[]
+}
+
+/**
+ * Lets the worker of the process that ingests start the new runs in the ingest transaction itself,
+ * sparing each event a claim transaction and a re-read. A run is claimed only within its action's
+ * `limit` and only if no earlier run with its ordering key is unfinished; the others stay pending
+ * for any worker. An implementation may claim none (the worker then claims them as usual).
+ */
+export interface IngestClaim {
+  workerId: string
+  /** Per action: how many new runs this worker can start now, and the lease they get. */
+  slots: Record<string, { limit: number; leaseMs: number }>
 }
 
 export interface ClaimRequest {
@@ -101,7 +115,7 @@ export interface Store {
   /** Which implementation, for logs and health: `sqlite`, `postgres`. */
   readonly kind: string
 
-  ingest(items: IngestItem[]): Promise<IngestOutcome[]>
+  ingest(items: IngestItem[], claim?: IngestClaim): Promise<IngestOutcome[]>
 
   claimRuns(request: ClaimRequest): Promise<ClaimedRun[]>
   /** Records how an attempt ended. False when the run is no longer this worker's (lease lost). */
@@ -126,6 +140,20 @@ export interface Store {
   listAttempts(runId: number): Promise<Attempt[]>
   runsForEvent(eventSeq: number): Promise<Run[]>
   countRunsByState(): Promise<Record<RunState, number>>
+
+  /**
+   * Optional: calls `listener` when another process sharing this store commits runs that may be
+   * claimable now (an ingest, a replay, runs released at shutdown), so an idle worker can claim at
+   * once instead of at its next poll. Writes made through this same Store object are not
+   * reported (its caller already knows), and a notification may be spurious or, after a lost
+   * connection, come once for several writes: listeners should just look. Implemented where
+   * processes can share a store (PostgreSQL LISTEN/NOTIFY); absent on SQLite, where the worker
+   * polls. Returns the function that unsubscribes.
+   *
+   * @example
+   * const stop = store.onRunsAvailable?.(() => worker.wake())
+   */
+  onRunsAvailable?(listener: () => void): () => void
 
   close(): Promise<void>
 }

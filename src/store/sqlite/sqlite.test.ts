@@ -57,6 +57,20 @@ describe('SQLite store on its own thread', () => {
 })
 
 describe('SQLite store', () => {
+  it('starts runs at ingest up to the slots given, skipping busy ordering keys', async () => {
+    const store = openSqliteStore({ path: freshPath() })
+    const ev = (id: string) => ({ id, type: 't', payload: { id }, headers: {} })
+    await store.ingest([{ source: 's', event: ev('e0'), runs: [{ action: 'a', orderingKey: 'k', maxAttempts: 3 }] }])
+    const outcomes = await store.ingest(
+      ['e1', 'e2', 'e3', 'e4'].map((id, i) => ({ source: 's', event: ev(id), runs: [{ action: 'a', orderingKey: i === 0 ? 'k' : null, maxAttempts: 3 }] })),
+      { workerId: 'w', slots: { a: { limit: 2, leaseMs: 1000 } } },
+    )
+    assert.deepEqual(outcomes.map((o) => (o.claimed ?? []).map((c) => c.event.id)), [[], ['e2'], ['e3'], []])
+    assert.deepEqual((await store.claimRuns({ workerId: 'x', action: 'a', limit: 10, leaseMs: 1000 })).map((c) => c.event.id), ['e0', 'e4'])
+    await store.close()
+  })
+
+
   it('keeps what it acknowledged across close and reopen, and migrates once', async () => {
     const path = freshPath()
     const first = openSqliteStore({ path })
