@@ -12,3 +12,4 @@ export { TargetResponseError, TargetUnreachableError } from './connections/http/
 export { startStorehook } from './server/start.ts'
 export type { StartOptions, RunningStorehook } from './server/start.ts'
 export type { AdobeCommerceClient, CommerceOrder, CommerceRequestOptions, SearchCriteria } from './connections/adobe-commerce/index.ts'
+export { ImsTokenError } from './connections/adobe-commerce/index.ts'

@@ -9,6 +9,8 @@
  * Paths, as a shop serves them (reference/adobe-commerce.md §1.2, §2.1):
  * `/rest/V1/…` (default store view), `/rest/<store>/V1/…` (`default`, `all`, or `storeCodes`),
  * and the SaaS form `/<tenant>/V1/…`. Resources: `GET orders/{id}`, `GET orders?searchCriteria…`.
+ * Given an IMS simulator (`ims`), the SaaS form is Adobe Commerce as a Cloud Service: it takes
+ * that IMS's bearer tokens instead of OAuth 1.0a, which SaaS does not offer.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
@@ -16,6 +18,7 @@ import type { AddressInfo } from 'node:net'
 import type { CommerceOrder } from '../connections/adobe-commerce/order.ts'
 import type { OAuth1Credentials, SignatureMethod } from '../connections/adobe-commerce/oauth1.ts'
 import { phpNestedQuery, search, SearchCriteriaError } from './commerce-search.ts'
+import type { ImsSimulator } from './ims-simulator.ts'
 import { MagentoOAuthVerifier, type MagentoErrorBody, type MagentoIntegration, type MagentoSignatureHelper } from './magento-oauth.ts'
 
 export interface CommerceSimulatorOptions {
@@ -38,6 +41,16 @@ export interface CommerceSimulatorOptions {
   storeCodes?: string[]
   /** The shop's clock in ms (the timestamp check reads it); default `Date.now`. */
   now?: () => number
+  /**
+   * Makes the SaaS form (`/<tenant>/V1/…`) take bearer tokens from this IMS, and nothing else.
+   * UNVERIFIED, from Adobe's API gateway on its other APIs rather than from a captured SaaS
+   * answer: a missing, expired or revoked token is 401 `{"error_code":"401013","message":"Oauth
+   * token is not valid"}`, a missing or foreign `x-api-key` 403 (`403000`/`403003`), and the
+   * gateway checks before Commerce routes (an unknown path with no token is 401, not 404).
+   */
+  ims?: Pick<ImsSimulator, 'validate'>
+  /** With `ims`: insist on `x-api-key` naming the token's client id. Default true, as Adobe's gateway does elsewhere. */
+  requireApiKey?: boolean
 }
 
 /** A scripted answer: a status, a status with details, or a normal answer given late. */
@@ -57,7 +70,8 @@ export interface CommerceRequest {
   resource: string | null
   headers: IncomingHttpHeaders
   body: string
-  auth: 'oauth1' | 'bearer' | 'none' | 'rejected'
+  /** `ims`: an IMS bearer token on the SaaS form; `bearer`: the integration's access token as a bearer. */
+  auth: 'oauth1' | 'bearer' | 'ims' | 'none' | 'rejected'
   status: number
   response: unknown
   at: number
@@ -176,13 +190,24 @@ export async function startCommerceSimulator(options: CommerceSimulatorOptions =
     headers: IncomingHttpHeaders,
     send: (status: number, body: unknown, headers?: Record<string, string>) => void,
   ): void {
+    const authorization = headers.authorization
+    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1]
+    const ims = route?.form === 'saas' ? options.ims : undefined
+    if (ims) {
+      const refused = imsRefusal(ims, bearer, headers['x-api-key'], options.requireApiKey ?? true)
+      if (refused) {
+        record.auth = bearer === undefined ? 'none' : 'rejected'
+        return send(refused.status, refused.body)
+      }
+      record.auth = 'ims'
+    }
     // Magento matches the route before it authenticates: an unknown path is 404 whatever the credentials.
     const match = route && matchResource(record.method, route.resource)
     if (!match) return send(404, { message: 'Request does not match any route.' })
 
-    const authorization = headers.authorization
-    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1]
-    if (bearer !== undefined) {
+    if (ims) {
+      // The gateway has let it through: Commerce trusts it.
+    } else if (bearer !== undefined) {
       // An integration's access token is a bearer token only where the shop allows it (2.4.4+).
       const ok = options.integrationAsBearer === true && bearer === integration.accessToken && !integration.revoked
       if (!ok) return send(401, notAuthorized())
@@ -270,6 +295,21 @@ function matchResource(method: string, resource: string): { id?: string } | unde
   if (resource === 'orders') return {}
   const m = /^orders\/([^/]+)$/.exec(resource)
   return m ? { id: m[1] as string } : undefined
+}
+
+/** The gateway's answer to an IMS-authenticated call it refuses, or `undefined` to let it through. */
+function imsRefusal(
+  ims: Pick<ImsSimulator, 'validate'>,
+  bearer: string | undefined,
+  apiKey: string | string[] | undefined,
+  requireApiKey: boolean,
+): { status: number; body: { error_code: string; message: string } } | undefined {
+  const check = bearer === undefined ? undefined : ims.validate(bearer)
+  if (!check?.valid) return { status: 401, body: { error_code: '401013', message: 'Oauth token is not valid' } }
+  if (!requireApiKey) return undefined
+  if (apiKey === undefined) return { status: 403, body: { error_code: '403000', message: 'Api Key is required' } }
+  if (apiKey !== check.clientId) return { status: 403, body: { error_code: '403003', message: 'Api Key is invalid' } }
+  return undefined
 }
 
 function notAuthorized(): MagentoErrorBody {

@@ -9,3 +9,5 @@ export { ioEventsRetries, ioEventsRetryDelay, startIoEventsSimulator } from './i
 export type { CloudEventOptions, DeliverOptions, IoEventsSimulator, Publication, PublishOptions } from './io-events-simulator.ts'
 export { startCommerceSimulator } from './commerce-simulator.ts'
 export type { CommerceAnswer, CommerceRequest, CommerceSimulator, CommerceSimulatorOptions } from './commerce-simulator.ts'
+export { ACCS_SCOPES, startImsSimulator } from './ims-simulator.ts'
+export type { ImsAnswer, ImsSimulator, ImsSimulatorOptions, ImsTokenCheck, ImsTokenRequest } from './ims-simulator.ts'

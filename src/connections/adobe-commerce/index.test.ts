@@ -69,8 +69,8 @@ describe('adobe-commerce connection: configuration', () => {
       assert.doesNotMatch(text, /secret-value/)
     }
     const defaults = adobeCommerceConfigSchema.parse({ baseUrl: 'https://shop.example.com/', oauth1 })
-    assert.equal(defaults.oauth1.signatureMethod, 'HMAC-SHA256')
-    assert.equal(defaults.oauth1.parameterOrder, 'natural')
+    assert.equal(defaults.oauth1?.signatureMethod, 'HMAC-SHA256')
+    assert.equal(defaults.oauth1?.parameterOrder, 'natural')
     assert.equal(defaults.timeoutMs, 30_000)
   })
 })

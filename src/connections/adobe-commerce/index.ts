@@ -1,11 +1,16 @@
 /**
  * @module
- * The `adobe-commerce` connection: Commerce REST calls signed with OAuth 1.0a the way Magento
- * verifies them (see ./oauth1.ts), for an action that needs more of an order than the event
- * carries. Transport, timeouts, the concurrency limit, `onCall` reports and errors are the `http`
+ * The `adobe-commerce` connection: Commerce REST calls for an action that needs more of an order
+ * than the event carries, authenticated one of two ways:
+ * - `oauth1`: an integration's four values, each call signed with OAuth 1.0a the way Magento
+ *   verifies it (./oauth1.ts); Adobe Commerce on cloud infrastructure and on premises (PaaS);
+ * - `ims`: an Adobe IMS OAuth server-to-server credential, each call carrying a bearer token
+ *   (./ims.ts); Adobe Commerce as a Cloud Service (SaaS), where integrations do not exist.
+ * Transport, timeouts, the concurrency limit, `onCall` reports and errors are the `http`
  * connection's: a non-2xx answer throws {@link TargetResponseError} (404 → the run goes dead,
- * 429/5xx → retried, no sooner than `Retry-After`), no answer throws {@link TargetUnreachableError}.
- * The consumer and token secrets never leave this process: they key the HMAC and nothing else.
+ * 429/5xx → retried, no sooner than `Retry-After`), no answer throws {@link TargetUnreachableError},
+ * a failed IMS token request throws {@link ImsTokenError}. Secrets and tokens never leave this
+ * process except as the protocol sends them, and never appear in an error or a report.
  *
  * @example
  * // storehook.config.ts
@@ -18,6 +23,11 @@
  *       accessToken: env('COMMERCE_ACCESS_TOKEN'), accessTokenSecret: env('COMMERCE_ACCESS_TOKEN_SECRET'),
  *     },
  *   },
+ *   saas: {
+ *     kind: 'adobe-commerce',
+ *     baseUrl: env('COMMERCE_BASE_URL'), // https://na1.api.commerce.adobe.com/<tenant>/ → …/<tenant>/V1/
+ *     ims: { clientId: env('OAUTH_CLIENT_ID'), clientSecret: env('OAUTH_CLIENT_SECRET'), scopes: env('OAUTH_SCOPES'), orgId: env('OAUTH_ORG_ID') },
+ *   },
  * }
  * // an action
  * const order = await commerce.getOrder(event.payload.data.value.entity_id, { signal })
@@ -25,13 +35,16 @@
  */
 import { z } from 'zod'
 import { PermanentError } from '../../core/errors.ts'
-import type { ConnectionKind } from '../connection.ts'
-import { httpConnection, TargetResponseError, TargetUnreachableError } from '../http/index.ts'
+import type { ConnectionKind, OutboundCall } from '../connection.ts'
+import { httpConnection, TargetResponseError, TargetUnreachableError, type HttpResponse } from '../http/index.ts'
+import { createImsAuth, imsConfigSchema, type ImsAuth, type ImsTokenError } from './ims.ts'
 import { authorize, normalizePath } from './oauth1.ts'
 import type { CommerceOrder } from './order.ts'
 import { canonicalQuery, type QueryValue, type SearchCriteria } from './query.ts'
 
 export type { CommerceOrder, CommerceOrderExtensionAttributes, CommerceOrderItem } from './order.ts'
+export { DEFAULT_IMS_TOKEN_URL, ImsTokenError } from './ims.ts'
+export type { ImsConfig } from './ims.ts'
 export type { OAuth1Credentials, ParameterOrder, SignatureMethod } from './oauth1.ts'
 export type { QueryValue, SearchCriteria, SearchFilter } from './query.ts'
 
@@ -74,7 +87,7 @@ export const adobeCommerceConfigSchema = z
       .refine((value) => {
         const url = URL.parse(value)
         return url !== null && url.username === '' && url.password === ''
-      }, 'baseUrl must not contain credentials; they go in `oauth1`'),
+      }, 'baseUrl must not contain credentials; they go in `oauth1` or `ims`'),
     /**
      * A store view code put in the path (`rest/<storeCode>/V1`). Unset, calls go to `rest/V1`
      * as in Adobe's samples (Magento's default store view); `all` addresses every store view,
@@ -84,7 +97,10 @@ export const adobeCommerceConfigSchema = z
       .string()
       .regex(/^[a-z0-9_]+$/i, 'storeCode is a store view code: letters, digits and _')
       .optional(),
-    /** The four values of an activated integration (Commerce Admin › System › Integrations). */
+    /**
+     * The four values of an activated integration (Commerce Admin › System › Integrations).
+     * Give exactly one of `oauth1` and `ims`.
+     */
     oauth1: z.object({
       consumerKey: z.string().min(1),
       consumerSecret: z.string().min(1),
@@ -99,13 +115,29 @@ export const adobeCommerceConfigSchema = z
        * if such calls get 401 "The signature is invalid" from your shop, switch.
        */
       parameterOrder: z.enum(['natural', 'bytes']).default('natural'),
-    }),
+    }).optional(),
+    /**
+     * An Adobe IMS OAuth server-to-server credential (Developer Console), for Adobe Commerce as a
+     * Cloud Service: `clientId`, `clientSecret`, `scopes`, and optionally `orgId` and `tokenUrl`
+     * (see ./ims.ts). Give exactly one of `oauth1` and `ims`.
+     */
+    ims: imsConfigSchema.optional(),
     /** How long one request may take, from sending it to reading the whole body. Default 30000. */
     timeoutMs: z.number().int().positive().default(30_000),
     /** At most this many requests in flight from this process; the rest wait in FIFO order. */
     maxConcurrency: z.number().int().positive().optional(),
   })
   .superRefine((config, ctx) => {
+    if ((config.oauth1 === undefined) === (config.ims === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [config.oauth1 === undefined ? 'oauth1' : 'ims'],
+        message:
+          config.oauth1 === undefined
+            ? 'give `oauth1` (an integration\'s OAuth 1.0a credentials) or `ims` (an IMS OAuth server-to-server credential)'
+            : 'give either `oauth1` or `ims`, not both',
+      })
+    }
     try {
       restRoot(config.baseUrl, config.storeCode)
     } catch (error) {
@@ -123,7 +155,10 @@ export interface CommerceRequestOptions {
   query?: Record<string, QueryValue | undefined>
   /** Magento's `searchCriteria`, sent as `searchCriteria[…]` parameters and signed. */
   searchCriteria?: SearchCriteria
-  /** Extra headers, e.g. `Store` on SaaS. `Authorization` is always the OAuth header. */
+  /**
+   * Extra headers, e.g. `Store` on SaaS. `Authorization` is always the connection's own (and with
+   * `ims`, so are `x-api-key` and `x-gw-ims-org-id`).
+   */
   headers?: Record<string, string>
   /** Aborting it cancels the request and rejects with the signal's reason. */
   signal?: AbortSignal
@@ -165,34 +200,44 @@ export const adobeCommerceConnection: ConnectionKind<typeof adobeCommerceConfigS
   configSchema: adobeCommerceConfigSchema,
   create(name, config, deps) {
     const root = restRoot(config.baseUrl, config.storeCode)
-    const { signatureMethod, parameterOrder, ...credentials } = config.oauth1
-    const secrets = Object.values(credentials).filter((value) => value.length >= 4)
-    const scrub = (text: string): string => secrets.reduce((result, secret) => result.replaceAll(secret, '[redacted]'), text)
     const onCall = deps.onCall
+    if ((config.ims === undefined) === (config.oauth1 === undefined)) {
+      throw new TypeError(`${name}: give exactly one of \`oauth1\` and \`ims\``) // the schema already refuses such a config
+    }
+    // Read at every use: with `ims` the list grows as tokens are handed out.
+    let secrets = (): string[] => []
+    const scrub = (text: string): string =>
+      secrets().reduce((result, secret) => (secret.length >= 4 ? result.replaceAll(secret, '[redacted]') : result), text)
+    const report = onCall && ((call: OutboundCall) => onCall(call.error === undefined ? call : { ...call, error: scrub(call.error) }))
     const http = httpConnection.create(
       name,
       { baseUrl: root, timeoutMs: config.timeoutMs, ...(config.maxConcurrency === undefined ? {} : { maxConcurrency: config.maxConcurrency }) },
-      onCall ? { onCall: (call) => onCall(call.error === undefined ? call : { ...call, error: scrub(call.error) }) } : {},
+      report ? { onCall: report } : {},
     )
+    const oauth1 = config.oauth1 && oauth1Signer(config.oauth1)
+    const ims = config.ims && createImsAuth(name, config.ims, { timeoutMs: config.timeoutMs, ...(report ? { onCall: report } : {}) })
+    if (oauth1) secrets = () => oauth1.secrets
+    if (ims) secrets = ims.secrets
 
     async function request<T>(method: string, path: string, options: CommerceRequestOptions = {}): Promise<T> {
       method = method.toUpperCase()
       const [rawPath = '', pathQuery = ''] = path.replace(/^\/+/, '').split(/\?(.*)/s)
       // The path goes out already as Magento normalises it, so every Magento build signs what we signed.
       const relative = normalizePath(rawPath) + canonicalQuery(pathQuery, options.query, options.searchCriteria)
-      // The http client sends to `root + relative`; sign exactly that URL.
-      const url = new URL(root + relative)
-      const authorization = authorize(method, url, credentials, { signatureMethod, parameterOrder })
-      const headers = { accept: 'application/json', ...options.headers, authorization }
-      try {
-        const response = await http.request(method, relative, {
-          headers,
+      const send = (auth: Record<string, string>) =>
+        http.request(method, relative, {
+          headers: { accept: 'application/json', ...options.headers, ...auth },
           ...(options.json === undefined ? {} : { json: options.json }),
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         })
+      try {
+        const response = oauth1
+          ? // The http client sends to `root + relative`; sign exactly that URL.
+            await send({ authorization: oauth1.sign(method, new URL(root + relative)) })
+          : await sendWithToken(ims as ImsAuth, send, options.signal)
         return (response.text === '' ? undefined : response.json<T>()) as T
       } catch (error) {
-        throw scrubbed(error, secrets, scrub)
+        throw scrubbed(error, secrets().filter((secret) => secret.length >= 4), scrub)
       }
     }
 
@@ -218,9 +263,38 @@ export const adobeCommerceConnection: ConnectionKind<typeof adobeCommerceConfigS
 }
 
 /**
+ * A call with the cached IMS token. On a 401 the token may have been revoked or expired early:
+ * one new token, one more try (safe for writes too: a 401 means Commerce did nothing). A second
+ * 401 is Commerce's answer (the credential lacks access) and is thrown as it is: no loop.
+ */
+async function sendWithToken(
+  ims: ImsAuth,
+  send: (headers: Record<string, string>) => Promise<HttpResponse>,
+  signal: AbortSignal | undefined,
+): Promise<HttpResponse> {
+  const first = await ims.authorize(signal)
+  try {
+    return await send(first.headers)
+  } catch (error) {
+    if (!(error instanceof TargetResponseError && error.status === 401)) throw error
+    ims.invalidate(first.token)
+    return send((await ims.authorize(signal)).headers)
+  }
+}
+
+/** OAuth 1.0a: each call signed on its own; the four values key the HMAC and go nowhere else. */
+function oauth1Signer(config: NonNullable<z.output<typeof adobeCommerceConfigSchema>['oauth1']>) {
+  const { signatureMethod, parameterOrder, ...credentials } = config
+  return {
+    secrets: Object.values(credentials),
+    sign: (method: string, url: URL): string => authorize(method, url, credentials, { signatureMethod, parameterOrder }),
+  }
+}
+
+/**
  * The http connection already keeps the header it sent out of its messages; this also keeps out
- * each credential on its own, should Commerce (or a proxy in front of it) echo one back. The same
- * goes for the `onCall` reports above.
+ * each credential (and IMS token) on its own, should Commerce (or a proxy in front of it) echo one
+ * back. The same goes for the `onCall` reports above.
  */
 function scrubbed(error: unknown, secrets: string[], scrub: (text: string) => string): unknown {
   if (error instanceof TargetResponseError) {
@@ -238,6 +312,10 @@ function scrubbed(error: unknown, secrets: string[], scrub: (text: string) => st
   if (error instanceof TargetUnreachableError && secrets.some((secret) => error.message.includes(secret))) {
     const { connection, method, url, reason } = error
     return new TargetUnreachableError(scrub(error.message), { connection, method, url, reason: scrub(reason), cause: error.cause })
+  }
+  // `json()`'s "not JSON" error quotes the body, which only had the sent header values taken out.
+  if (error instanceof Error && error.constructor === Error && secrets.some((secret) => error.message.includes(secret))) {
+    return new Error(scrub(error.message))
   }
   return error
 }
