@@ -383,3 +383,37 @@ export default onEvent('*', async (event, ctx) => { await ctx.connections.erp.po
     assert.deepEqual(new Set(keys), new Set([`first:webhooks:${encodeURIComponent(sent.id)}`, `second:webhooks:${encodeURIComponent(sent.id)}`]))
   })
 })
+
+describe('shutdown during an ingest', () => {
+  it('gives back, unrun, the runs an in-flight ingest started for a worker that has begun to stop', async () => {
+    const ran: string[] = []
+    Object.assign(globalThis, { shutdownProbe: ran })
+    const stopping = await start({
+      project: makeProject({
+        'storehook.config.ts': webhooksConfig(),
+        'actions/record.ts': `import { onEvent } from 'storehook'\nexport default onEvent('*', async (event) => { globalThis.shutdownProbe.push(event.id) })\n`,
+      }),
+    })
+    const { store, worker } = stopping.runtime
+    const ingest = store.ingest.bind(store)
+    let letIngestAnswer!: () => void
+    const gate = new Promise<void>((resolve) => (letIngestAnswer = resolve))
+    let ingesting = false
+    store.ingest = async (items, claim) => {
+      const outcomes = await ingest(items, claim)
+      ingesting = true
+      await gate
+      return outcomes
+    }
+    const sending = sendEvent(stopping.url)
+    await eventually(() => ingesting, 5000, 'the ingest to commit')
+    const stopped = worker.stop(1000)
+    letIngestAnswer()
+    const sent = await sending
+    assert.equal(sent.status, 200)
+    await stopped
+    const { runs } = await (await fetch(`${stopping.url}/admin/api/events/webhooks/${sent.id}`)).json() as { runs: { id: number; state: string }[] }
+    await eventually(async () => (await store.getRun(runs[0]!.id))!.state === 'pending', 5000, 'the run to be given back')
+    assert.deepEqual(ran, [])
+  })
+})

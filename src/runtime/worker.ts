@@ -145,6 +145,14 @@ export class Worker {
   /** Runs what the store started for a reservation, and frees the rest of it. */
   adopt(reservation: IngestClaim | undefined, claimed: ClaimedRun[]): void {
     this.cancel(reservation)
+    if (this.#stopped && claimed.length > 0) {
+      // Started by an ingest that was in flight when shutdown began: give them back, unrun.
+      const runIds = claimed.map((c) => c.run.id)
+      this.#options.store
+        .releaseRuns(this.id, runIds)
+        .catch((error: unknown) => this.#options.logger.error({ err: error, runs: runIds }, 'could not release runs at shutdown; they run again when their lease expires'))
+      return
+    }
     for (const started of claimed) {
       const action = this.#options.actions.find((a) => a.name === started.run.action)!
       this.#execute(action, started)
