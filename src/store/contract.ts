@@ -105,6 +105,21 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         assert.equal((await store.runsForEvent(first!.seq)).length, 1)
       }))
 
+    it('keeps a request\'s events in request order, a repeat within it a duplicate', () =>
+      withStore(async (store) => {
+        const first = item([run('a', 'k'), run('b')])
+        const second = item([run('a', 'k')])
+        const outcomes = await store.ingest([first, second, { ...first, event: { ...first.event, payload: 'again' } }])
+        assert.deepEqual(outcomes.map((o) => o.duplicate), [false, false, true])
+        assert.ok(outcomes[0]!.seq < outcomes[1]!.seq)
+        assert.equal(outcomes[2]!.seq, outcomes[0]!.seq)
+        const ids = [...outcomes[0]!.runIds, ...outcomes[1]!.runIds]
+        assert.deepEqual(ids, [...ids].sort((x, y) => x - y), 'run ids ascend in request order')
+        assert.deepEqual((await store.runsForEvent(outcomes[0]!.seq)).map((r) => r.action), ['a', 'b'])
+        const stored = (await store.getEvent('webhooks', first.event.id))!
+        assert.deepEqual([stored.payload, stored.duplicateDeliveries], [first.event.payload, 1])
+      }))
+
     it('dedupes per source: the same id from two sources is two events', () =>
       withStore(async (store) => {
         const input = item([run('a')])

@@ -1,0 +1,127 @@
+/**
+ * @module
+ * The rest of the run lifecycle on PostgreSQL: finishing an attempt, releasing runs at shutdown,
+ * and when the next run falls due. Finishes and releases go through group commit, so many workers
+ * finishing at once share commits.
+ *
+ * Lock order: like a claim, these touch a run's row before its attempts' rows, so a late finish
+ * racing a reclaim of the same run waits instead of deadlocking. The bookkeeping is SQLite's
+ * (`../sqlite/claim.ts`), statement for statement.
+ *
+ * The finishes of one batch normally go in one statement (`finishBatch`), like ingest; it closes
+ * the attempts of the runs it finished, which is the same as SQLite's "close the attempt either
+ * way": when a run is no longer this worker's, whatever took it (a reclaim, a release, a burial)
+ * has already closed the attempt.
+ */
+import type { Pool, PoolClient } from 'pg'
+import type { FinishAttempt } from '../store.ts'
+import type { Combined, GroupCommit } from './group-commit.ts'
+import { statement } from './rows.ts'
+
+export function makeFinish(pool: Pool, s: string, schema: string, commits: GroupCommit) {
+  const finishRun = statement(schema, 'finishrun', /* sql */ `
+    UPDATE ${s}.runs SET state = $5, run_at = $6, lease_expires_at = NULL, worker_id = NULL,
+      last_error = $7, updated_at = $4
+    WHERE id = $1 AND state = 'running' AND worker_id = $2 AND attempts = $3`)
+  const finishAttemptRow = statement(schema, 'finishatt', /* sql */ `
+    UPDATE ${s}.attempts SET ended_at = $3, outcome = $4, error_message = $5, error_stack = $6
+    WHERE run_id = $1 AND number = $2 AND ended_at IS NULL`)
+
+  const finishBatch = statement(schema, 'finishbatch', /* sql */ `
+    WITH input AS (
+      SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])
+        AS f (run_id, worker_id, attempt, state, run_at, error_message, outcome, error_stack)),
+    finished AS (
+      UPDATE ${s}.runs r SET state = f.state, run_at = f.run_at, lease_expires_at = NULL, worker_id = NULL,
+        last_error = f.error_message, updated_at = $9
+      FROM input f
+      WHERE r.id = f.run_id AND r.state = 'running' AND r.worker_id = f.worker_id AND r.attempts = f.attempt
+      RETURNING r.id),
+    closed AS (
+      UPDATE ${s}.attempts a SET ended_at = $9, outcome = f.outcome, error_message = f.error_message,
+        error_stack = f.error_stack
+      FROM finished JOIN input f ON f.run_id = finished.id
+      WHERE a.run_id = f.run_id AND a.number = f.attempt AND a.ended_at IS NULL)
+    SELECT id FROM finished`)
+
+  /** The row values a finish writes. */
+  function finishValues({ end }: FinishAttempt, now: number) {
+    const error = end.outcome === 'succeeded' ? null : end.error
+    return {
+      state: end.outcome === 'succeeded' ? 'succeeded' : end.outcome === 'dead' ? 'dead' : 'retrying',
+      // Times are integer ms in the schema; a retry is never due earlier than asked.
+      runAt: end.outcome === 'failed' ? Math.ceil(end.retryAt) : now,
+      message: error ? error.message : null,
+      stack: error?.stack ?? null,
+    }
+  }
+
+  const batched: Combined<FinishAttempt, boolean> = {
+    async run(client, finishes) {
+      // Two finishes of one run in a batch: an UPDATE … FROM would apply one of them at random;
+      // run each alone instead, in order, so the first wins and the second learns it lost.
+      if (new Set(finishes.map((f) => f.runId)).size < finishes.length) throw new Error('a run finished twice in one batch')
+      const now = Date.now()
+      const values = finishes.map((finish) => finishValues(finish, now))
+      const { rows } = await client.query<{ id: string }>(
+        finishBatch([
+          finishes.map((f) => f.runId),
+          finishes.map((f) => f.workerId),
+          finishes.map((f) => f.attempt),
+          values.map((v) => v.state),
+          values.map((v) => v.runAt),
+          values.map((v) => v.message),
+          finishes.map((f) => f.end.outcome),
+          values.map((v) => v.stack),
+          now,
+        ]),
+      )
+      const finished = new Set(rows.map((row) => Number(row.id)))
+      return finishes.map((f) => finished.has(f.runId))
+    },
+  }
+
+  function finishAttempt(finish: FinishAttempt): Promise<boolean> {
+    const { runId, workerId, attempt, end } = finish
+    const alone = async (client: PoolClient) => {
+      const now = Date.now()
+      const { state, runAt, message, stack } = finishValues(finish, now)
+      const changed = await client.query(finishRun([runId, workerId, attempt, now, state, runAt, message]))
+      // The attempt happened either way; if the lease was lost a reclaim already closed it.
+      await client.query(finishAttemptRow([runId, attempt, now, end.outcome, message, stack]))
+      return changed.rowCount === 1
+    }
+    return commits.write(alone, { with: batched, input: finish })
+  }
+
+  // An attempt cut short by shutdown is not the run's fault: give the attempt back. Released runs
+  // are claimable at once, so other processes are told.
+  const releaseSql = /* sql */ `
+    WITH released AS (
+      UPDATE ${s}.runs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END,
+        max_attempts = max_attempts + 1, run_at = $3, lease_expires_at = NULL, worker_id = NULL, updated_at = $3
+      WHERE id = ANY($1::bigint[]) AND worker_id = $2 AND state = 'running'
+      RETURNING id, attempts)
+    UPDATE ${s}.attempts a SET ended_at = $3, outcome = 'interrupted', error_message = 'released at shutdown'
+    FROM released WHERE a.run_id = released.id AND a.number = released.attempts AND a.ended_at IS NULL`
+
+  function releaseRuns(workerId: string, runIds: number[]): Promise<void> {
+    if (runIds.length === 0) return Promise.resolve()
+    return commits.write(async (client, ctx) => {
+      await client.query(releaseSql, [runIds, workerId, Date.now()])
+      ctx.notify()
+    })
+  }
+
+  const selectNextRunAt = statement(schema, 'nextrunat', /* sql */ `
+    SELECT min(CASE WHEN state = 'running' THEN lease_expires_at ELSE run_at END) AS next
+    FROM ${s}.runs WHERE state IN ('pending', 'retrying', 'running') AND action = ANY($1::text[])`)
+
+  async function nextRunAt(actions: string[]): Promise<number | null> {
+    const { rows } = await pool.query<{ next: string | null }>(selectNextRunAt([actions]))
+    const next = rows[0]?.next ?? null
+    return next === null ? null : Number(next)
+  }
+
+  return { finishAttempt, releaseRuns, nextRunAt }
+}

@@ -1,0 +1,133 @@
+/**
+ * @module
+ * The PostgreSQL schema, as numbered migrations applied in order at open, and the migrator.
+ * Never edit a migration that has shipped: add the next number. The table `migrations` in the
+ * store's schema records what was applied.
+ *
+ * Several processes may start at once against a new database. The migrator holds a session-level
+ * `pg_advisory_lock` keyed on the schema name while it reads the version and applies what is
+ * missing, so exactly one of them migrates and the others then find nothing to do. Each migration
+ * runs in its own transaction with its version row, so a failure leaves the schema at the last
+ * complete version.
+ *
+ * The schema mirrors SQLite's (`../sqlite/migrations.ts`): times are epoch milliseconds in
+ * `bigint`, payloads and headers are `json` (kept as sent, unlike `jsonb`).
+ */
+import type { PoolClient } from 'pg'
+
+/** `s` is the quoted schema name; every object lives in it. */
+export const migrations: { version: number; sql: (s: string) => string }[] = [
+  {
+    version: 1,
+    sql: (s) => /* sql */ `
+      CREATE TABLE ${s}.events (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source text NOT NULL,
+        id text NOT NULL,
+        type text NOT NULL,
+        payload json NOT NULL,
+        headers json NOT NULL,
+        received_at bigint NOT NULL,
+        duplicate_deliveries integer NOT NULL DEFAULT 0,
+        UNIQUE (source, id)
+      );
+      CREATE INDEX events_received_at ON ${s}.events (received_at);
+      CREATE INDEX events_type ON ${s}.events (type, seq);
+
+      CREATE TABLE ${s}.runs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        event_seq bigint NOT NULL REFERENCES ${s}.events (seq),
+        action text NOT NULL,
+        state text NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'retrying', 'dead')),
+        attempts integer NOT NULL DEFAULT 0,
+        max_attempts integer NOT NULL,
+        ordering_key text,
+        run_at bigint NOT NULL,
+        lease_expires_at bigint,
+        worker_id text,
+        last_error text,
+        replay_of bigint REFERENCES ${s}.runs (id),
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL
+      );
+      -- Claiming scans only unfinished runs, however many finished ones accumulate.
+      CREATE INDEX runs_unfinished ON ${s}.runs (action, id)
+        WHERE state IN ('pending', 'retrying', 'running');
+      CREATE INDEX runs_ordering_key ON ${s}.runs (action, ordering_key, id)
+        WHERE ordering_key IS NOT NULL AND state IN ('pending', 'retrying', 'running');
+      -- Expired leases (reclaim, burial) without reading every unfinished run.
+      CREATE INDEX runs_leases ON ${s}.runs (action, lease_expires_at) WHERE state = 'running';
+      -- "Is a run of this key running?" without reading the key's whole queue.
+      CREATE INDEX runs_running_key ON ${s}.runs (action, ordering_key)
+        WHERE ordering_key IS NOT NULL AND state = 'running';
+      CREATE INDEX runs_state ON ${s}.runs (state, id);
+      CREATE INDEX runs_event_seq ON ${s}.runs (event_seq);
+      CREATE INDEX runs_replay_of ON ${s}.runs (replay_of) WHERE replay_of IS NOT NULL;
+
+      CREATE TABLE ${s}.attempts (
+        run_id bigint NOT NULL REFERENCES ${s}.runs (id),
+        number integer NOT NULL,
+        worker_id text NOT NULL,
+        started_at bigint NOT NULL,
+        ended_at bigint,
+        outcome text CHECK (outcome IN ('succeeded', 'failed', 'dead', 'interrupted')),
+        error_message text,
+        error_stack text,
+        PRIMARY KEY (run_id, number)
+      );
+    `,
+  },
+]
+
+export const LATEST_VERSION = migrations.at(-1)!.version
+
+/**
+ * Brings the schema up to date, creating it if needed. Safe to call from many processes at once.
+ *
+ * @param schema the unquoted schema name (already validated as a plain identifier)
+ * @returns the versions this call applied (empty when another process had already migrated)
+ */
+export async function migrate(client: PoolClient, schema: string): Promise<number[]> {
+  const s = `"${schema}"`
+  const lockKey = `storehook:migrate:${schema}`
+  await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey])
+  try {
+    // Only create it when missing: a role allowed to use an existing schema may not create schemas.
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`)
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.migrations (
+      version integer PRIMARY KEY,
+      applied_at bigint NOT NULL
+    )`)
+    const { rows } = await client.query<{ current: number | null }>(`SELECT max(version) AS current FROM ${s}.migrations`)
+    const current = rows[0]?.current ?? 0
+    if (current > LATEST_VERSION) {
+      throw new Error(
+        `the PostgreSQL schema "${schema}" was written by a newer storehook (schema ${current}, this one knows up to ` +
+          `${LATEST_VERSION}); upgrade storehook`,
+      )
+    }
+    const applied: number[] = []
+    for (const migration of migrations) {
+      if (migration.version <= current) continue
+      await client.query('BEGIN')
+      try {
+        await client.query(migration.sql(s))
+        await client.query(`INSERT INTO ${s}.migrations (version, applied_at) VALUES ($1, $2)`, [
+          migration.version,
+          Date.now(),
+        ])
+        await client.query('COMMIT')
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw new Error(`migration ${migration.version} of the PostgreSQL schema "${schema}" failed: ${(error as Error).message}`, {
+          cause: error,
+        })
+      }
+      applied.push(migration.version)
+    }
+    return applied
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch(() => {})
+  }
+}
