@@ -85,4 +85,16 @@ describe('IoEventsSimulator.publish', () => {
     assert.equal(copies.length, 3)
     assert.ok(copies.every((d) => d.headers['x-adobe-event-id'] === cloudEvent.eventid))
   })
+
+  test('publishEach delivers one event per request, in the order asked for', async () => {
+    const events = [1, 2, 3, 4].map((n) => io.cloudEvent(ORDER, { entity_id: String(n) }))
+    const before = receiver.deliveries.length
+    const publications = await io.publishEach(`${receiver.url}/hook`, events, { order: 'reversed' })
+    assert.equal(publications.length, 4)
+    const received = receiver.deliveries.slice(before).map((d) => JSON.parse(d.body).data.value.entity_id)
+    assert.deepEqual(received, ['4', '3', '2', '1'])
+    const shuffledIds = (await io.publishEach(`${receiver.url}/hook`, events, { order: 'shuffled' })).length
+    assert.equal(shuffledIds, 4)
+    assert.deepEqual(new Set(receiver.deliveries.slice(before + 4).map((d) => JSON.parse(d.body).data.value.entity_id)), new Set(['1', '2', '3', '4']))
+  })
 })

@@ -70,6 +70,12 @@ export interface IoEventsSimulator {
   deliver(url: string, events: Record<string, unknown> | Record<string, unknown>[], options?: DeliverOptions): Promise<Response>
   /** Delivers with I/O Events' timeout and retry schedule (see the module comment). */
   publish(url: string, events: Record<string, unknown> | Record<string, unknown>[], options?: PublishOptions): Publication
+  /**
+   * Publishes each event as its own delivery, one after another (each once the previous is
+   * settled), in the given order: I/O Events promises no ordering, so `reversed` or `shuffled`
+   * shows what an action does when a newer change arrives before an older one.
+   */
+  publishEach(url: string, events: Record<string, unknown>[], options?: PublishOptions & { order?: 'as-given' | 'reversed' | 'shuffled' }): Promise<Publication[]>
   close(): Promise<void>
 }
 
@@ -203,6 +209,16 @@ export async function startIoEventsSimulator(
       const outcome = Promise.all(tries).then((outcomes) => (outcomes.includes('delivered') ? 'delivered' : outcomes[0]!))
       return { attempts, outcome }
     },
+    async publishEach(url, events, { order = 'as-given', ...publishOptions } = {}) {
+      const sequence = order === 'reversed' ? [...events].reverse() : order === 'shuffled' ? shuffled(events) : events
+      const publications: Publication[] = []
+      for (const event of sequence) {
+        const publication = simulator.publish(url, event, publishOptions)
+        await publication.outcome
+        publications.push(publication)
+      }
+      return publications
+    },
     close() {
       closed = true
       for (const [timer, wake] of sleeping) {
@@ -215,4 +231,14 @@ export async function startIoEventsSimulator(
     },
   }
   return simulator
+}
+
+/** Fisher–Yates, so every order is equally likely. */
+function shuffled<T>(items: T[]): T[] {
+  const copy = [...items]
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[copy[i], copy[j]] = [copy[j]!, copy[i]!]
+  }
+  return copy
 }
