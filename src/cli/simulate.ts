@@ -22,8 +22,8 @@ export function registerSimulateCommand(program: Command): void {
         onDelivery: ({ method, path, status, idempotencyKey, body }) =>
           console.log(`${method} ${path} Idempotency-Key: ${idempotencyKey ?? '-'} -> ${status}\n  ${body}`),
       })
-      console.log(`ERP simulator listening on ${erp.url}`)
       stopOnSignal(() => erp.close())
+      console.log(`ERP simulator listening on ${erp.url}`)
     })
 
   simulate
@@ -33,9 +33,9 @@ export function registerSimulateCommand(program: Command): void {
     .option('--client-id <id>', 'the client id deliveries are addressed to')
     .action(async (options: { port: number; clientId?: string }) => {
       const io = await startIoEventsSimulator({ port: options.port, ...(options.clientId ? { clientId: options.clientId } : {}) })
+      stopOnSignal(() => io.close())
       console.log(`I/O Events simulator listening on ${io.publicKeyBaseUrl}`)
       console.log(`  publicKeyBaseUrl: '${io.publicKeyBaseUrl}', clientId: '${io.clientId}'`)
-      stopOnSignal(() => io.close())
     })
   simulate
     .command('commerce')
@@ -44,16 +44,17 @@ export function registerSimulateCommand(program: Command): void {
     .option('--orders <ids>', 'order entity ids to seed, comma-separated', '1')
     .action(async (options: { port: number; orders: string }) => {
       const commerce = await startCommerceSimulator({ port: options.port })
+      stopOnSignal(() => commerce.close())
       for (const id of options.orders.split(',').map(Number).filter(Number.isInteger)) commerce.seedOrder({ entity_id: id })
       const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = commerce.credentials
       console.log(`Commerce simulator listening on ${commerce.url}`)
       console.log(`COMMERCE_BASE_URL=${commerce.url}/`)
       console.log(`COMMERCE_CONSUMER_KEY=${consumerKey}\nCOMMERCE_CONSUMER_SECRET=${consumerSecret}`)
       console.log(`COMMERCE_ACCESS_TOKEN=${accessToken}\nCOMMERCE_ACCESS_TOKEN_SECRET=${accessTokenSecret}`)
-      stopOnSignal(() => commerce.close())
     })
 }
 
+/** Registered before anything is printed: a caller may signal as soon as it reads a line. */
 function stopOnSignal(close: () => Promise<void>): void {
   const stop = () => void close().then(() => process.exit(0))
   process.once('SIGTERM', stop)

@@ -212,7 +212,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
           runId,
           workerId: 'w',
           attempt: 1,
-          end: { outcome: 'failed', error, retryAt: Date.now() + 80 },
+          end: { outcome: 'failed', error, retryAt: Date.now() + 400 },
         })
         assert.equal(finished, true)
         const retrying = (await store.getRun(runId))!
@@ -227,8 +227,8 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
 
         assert.deepEqual(await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 }), [])
         const next = await store.nextRunAt(['a'])
-        assert.ok(next !== null && next > Date.now() && next <= Date.now() + 80)
-        await sleep(100)
+        assert.ok(next !== null && next > Date.now() && next <= Date.now() + 400)
+        await sleep(450)
         const [again] = await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 })
         assert.equal(again!.run.attempts, 2)
         await store.finishAttempt({ runId, workerId: 'w', attempt: 2, end: { outcome: 'succeeded' } })
@@ -250,9 +250,9 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
       withStore(async (store) => {
         const [o] = await store.ingest([item([run('a', null, 5)])])
         const runId = o!.runIds[0]!
-        await store.claimRuns({ workerId: 'crashed', action: 'a', limit: 1, leaseMs: 20 })
+        await store.claimRuns({ workerId: 'crashed', action: 'a', limit: 1, leaseMs: 400 })
         assert.deepEqual(await store.claimRuns({ workerId: 'w2', action: 'a', limit: 1, leaseMs: 60_000 }), [])
-        await sleep(40)
+        await sleep(450)
         const [reclaimed] = await store.claimRuns({ workerId: 'w2', action: 'a', limit: 1, leaseMs: 60_000 })
         assert.equal(reclaimed!.run.id, runId)
         assert.equal(reclaimed!.run.attempts, 2)

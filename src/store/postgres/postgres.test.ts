@@ -362,10 +362,10 @@ describe('PostgreSQL store: claiming from two processes', () => {
     withStores(2, async ([crashed, survivor]) => {
       assert.ok(crashed && survivor)
       await crashed.ingest([event('l1', 'k'), event('l2', 'k'), event('l3', null)])
-      const taken = await crashed.claimRuns({ workerId: 'crashed', action: 'act', limit: 10, leaseMs: 50 })
+      const taken = await crashed.claimRuns({ workerId: 'crashed', action: 'act', limit: 10, leaseMs: 400 })
       assert.deepEqual(taken.map((c) => c.event.id), ['l1', 'l3'])
       assert.deepEqual(await survivor.claimRuns({ workerId: 'w', action: 'act', limit: 10, leaseMs: 60_000 }), [])
-      await sleep(80)
+      await sleep(450)
       const reclaimed = await survivor.claimRuns({ workerId: 'w', action: 'act', limit: 10, leaseMs: 60_000 })
       assert.deepEqual(reclaimed.map((c) => [c.event.id, c.run.attempts]), [['l1', 2], ['l3', 2]])
       assert.equal(await crashed.finishAttempt({ runId: taken[0]!.run.id, workerId: 'crashed', attempt: 1, end: { outcome: 'succeeded' } }), false)
