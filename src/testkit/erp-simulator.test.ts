@@ -10,9 +10,9 @@ describe('ErpSimulator failure scripts', () => {
       const statuses = []
       for (let i = 0; i < 3; i++) statuses.push((await fetch(erp.url, { method: 'POST' })).status)
       assert.deepEqual(statuses, [500, 500, 200])
-      erp.downFor(100)
+      erp.downFor(500)
       assert.equal((await fetch(erp.url, { method: 'POST' })).status, 503)
-      await new Promise((resolve) => setTimeout(resolve, 150))
+      await new Promise((resolve) => setTimeout(resolve, 700))
       assert.equal((await fetch(erp.url, { method: 'POST' })).status, 200)
     } finally {
       await erp.close()
