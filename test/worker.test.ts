@@ -57,9 +57,9 @@ const main = await start({
     'storehook.config.ts': webhooksConfig(`
   connections: { erp: { kind: 'http', baseUrl: '${erp.url}/orders' } },
   worker: { pollIntervalMs: 50, concurrency: 8 },`),
-    // Delays 30, 60, 120, 120, 120 ms: doubling from 30, capped at 120.
+    // Delays 50, 100, 100, 100, 100 ms: doubling from 50, capped at 100.
     'actions/forward.ts': `import { onEvent } from 'storehook'
-export default onEvent({ types: 'order.*', retry: { maxAttempts: 6, baseDelayMs: 30, maxDelayMs: 120, jitter: false } },
+export default onEvent({ types: 'order.*', retry: { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 100, jitter: false } },
   async (event, { connections }) => { await connections.erp.post('', { json: event.payload, idempotencyKey: event.id }) })`,
     'actions/strict.ts': `import { onEvent, PermanentError } from 'storehook'
 export default onEvent({ types: 'invoice.*', retry: { maxAttempts: 3, baseDelayMs: 20, jitter: false } }, async (event, { connections }) => {
@@ -163,9 +163,9 @@ describe('retries and dead runs', () => {
       assert.ok(ms(attempt.endedAt) >= ms(attempt.startedAt))
     }
     const gaps = attempts.slice(1).map((a, i) => ms(a.startedAt) - ms(attempts[i]!.startedAt))
-    ;[30, 60, 120, 120, 120].forEach((delay, i) => assert.ok(gaps[i]! >= delay, `gap ${i + 1} is ${gaps[i]} ms, expected ≥ ${delay}`))
-    // Uncapped, the last delay would be 30·2^4 = 480 ms.
-    assert.ok(gaps[4]! < 480, `the last gap (${gaps[4]} ms) is capped by maxDelayMs`)
+    ;[50, 100, 100, 100, 100].forEach((delay, i) => assert.ok(gaps[i]! >= delay, `gap ${i + 1} is ${gaps[i]} ms, expected ≥ ${delay}`))
+    // Uncapped, the last delay would be 50·2^4 = 800 ms.
+    assert.ok(gaps[4]! < 800, `the last gap (${gaps[4]} ms) is capped by maxDelayMs`)
 
     const replay = await postApi(`/runs/${runId}/replay`)
     assert.equal(replay.status, 201)
@@ -222,7 +222,7 @@ describe('permanent and retryable failures', () => {
     assert.deepEqual(attempts.slice(0, 3).map((a) => a.errorMessage!.match(/answered (\d+)/)![1]), ['409', '429', '503'])
   })
 
-  it('waits as long as Retry-After asks, rather than the 30 ms of its policy', async () => {
+  it('waits as long as Retry-After asks, rather than the 50 ms of its policy', async () => {
     erp.respondWith({ status: 429, headers: { 'retry-after': '1' } })
     const { attempts } = await settled(await send('order.created'), 'succeeded')
     assert.equal(attempts.length, 2)
