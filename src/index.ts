@@ -1,6 +1,7 @@
 /**
  * @module
- * What a storehook project imports: `import { defineConfig, env, onEvent } from 'storehook'`.
+ * What a storehook project imports: `import { defineConfig, env, onEvent } from 'storehook'`, and
+ * for external resources `import { commerceLayer, ExternalResourceError } from 'storehook'`.
  */
 export { defineConfig, env } from './runtime/config.ts'
 export type { ProjectConfig, SourceConfig, ConnectionConfig } from './runtime/config.ts'
@@ -13,3 +14,37 @@ export { startStorehook } from './server/start.ts'
 export type { StartOptions, RunningStorehook } from './server/start.ts'
 export type { AdobeCommerceClient, CommerceOrder, CommerceRequestOptions, SearchCriteria } from './connections/adobe-commerce/index.ts'
 export { ImsTokenError } from './connections/adobe-commerce/index.ts'
+export { commerceLayer, PaymentUpdateError } from './sources/commerce-layer/external/index.ts'
+export type {
+  CommerceLayerContext,
+  CustomerTokenAnswer,
+  CustomerTokenOptions,
+  OrderValidationAnswer,
+  PaymentAnswer,
+  PaymentUpdate,
+  PriceAnswer,
+  PromotionAnswer,
+  SendPaymentUpdateOptions,
+  ShippingAnswer,
+  ShippingOptions,
+  TaxAnswer,
+} from './sources/commerce-layer/external/index.ts'
+export type {
+  Address,
+  Customer,
+  CustomerPaymentSource,
+  ExternalPayment,
+  LineItem,
+  Market,
+  Order,
+  Shipment,
+  ShippingMethod,
+  Sku,
+  Transaction,
+} from './sources/commerce-layer/resources.ts'
+export type { JsonApiDocument, Resource } from './sources/commerce-layer/json-api.ts'
+export { ExternalResourceError } from './sources/external.ts'
+export type { ExternalContext, ExternalResourceDefinition, ExternalResourceOptions, FallbackOptions } from './sources/external.ts'
+export { z } from 'zod'
+export type { CommerceLayerClient, CommerceLayerRequestOptions, JsonApiResource, JsonApiWrite, RateLimitStatus } from './connections/commerce-layer/index.ts'
+export { CommerceLayerApiError, CommerceLayerTokenError } from './connections/commerce-layer/index.ts'

@@ -1,6 +1,7 @@
 /**
  * @module
- * Loads a project directory: `.env`, `storehook.config.{ts,mjs,js}`, the `actions/` directory.
+ * Loads a project directory: `.env`, `storehook.config.{ts,mjs,js}`, the `actions/` and
+ * `external/` directories.
  * Every problem found here is the user's to fix, so each error names the file, the field and what
  * was expected, and nothing starts until the whole project is valid.
  */
@@ -13,10 +14,12 @@ import { z } from 'zod'
 import { connectionKinds } from '../connections/index.ts'
 import type { ConnectionDeps } from '../connections/connection.ts'
 import { ConfigError } from '../core/errors.ts'
+import { isExternalDefinition } from '../sources/external.ts'
 import { sourceKinds } from '../sources/index.ts'
 import type { Source } from '../sources/source.ts'
 import { isActionDefinition } from './action.ts'
 import { isEnvRef, type ProjectConfig } from './config.ts'
+import { loadExternal, type LoadedExternal } from './external/load.ts'
 import { loadAction, MAX_TIMER_MS, type LoadedAction } from './subscriptions.ts'
 
 export const CONFIG_FILES = ['storehook.config.ts', 'storehook.config.mjs', 'storehook.config.js']
@@ -35,6 +38,8 @@ export interface Project {
   sources: Map<string, Source>
   connections: Record<string, unknown>
   actions: LoadedAction[]
+  /** External resources: `external/<name>.ts` answers `POST /external/<name>`. */
+  external: LoadedExternal[]
 }
 
 const settingsSchema = z.object({
@@ -111,7 +116,21 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
     if (loaded.some((a) => a.name === name)) throw new ConfigError(`${shown}: an action named "${name}" is already defined`)
     loaded.push(loadAction(name, shown, definition, sourceNames))
   }
-  return { dir, configFile, settings, sources: sourceMap, connections: connectionMap, actions: loaded }
+
+  const external: LoadedExternal[] = []
+  for (const file of listActionFiles(join(dir, 'external'))) {
+    const shown = relative(dir, file).split(sep).join('/')
+    const definition = await importDefault(file, shown)
+    if (!isExternalDefinition(definition)) {
+      throw new ConfigError(`${shown}: the default export must be an external resource: export default commerceLayer.price(…)`)
+    }
+    const name = relative(join(dir, 'external'), file).split(sep).join('/').replace(/\.[^.]+$/, '')
+    if (external.some((r) => r.name === name)) throw new ConfigError(`${shown}: an external resource named "${name}" is already defined`)
+    // Options are the file's own: env() in them resolves like the config's (secrets above all).
+    const options = resolveEnv(definition.options, `${shown} (external resource "${name}")`, '')
+    external.push(loadExternal(name, shown, definition, options))
+  }
+  return { dir, configFile, settings, sources: sourceMap, connections: connectionMap, actions: loaded, external }
 }
 
 /** Fills unset environment variables from the project's `.env`; the real environment wins. */

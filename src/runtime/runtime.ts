@@ -10,6 +10,7 @@ import { HttpError, VerificationError } from '../core/errors.ts'
 import type { InboundEvent } from '../core/types.ts'
 import type { SourceRequest } from '../sources/source.ts'
 import type { IngestItem, IngestOutcome, Store } from '../store/store.ts'
+import { ExternalResources } from './external/index.ts'
 import { createMetrics, type Metrics, type RejectReason } from './metrics.ts'
 import type { Project } from './project.ts'
 import { subscribers } from './subscriptions.ts'
@@ -28,6 +29,8 @@ export class Runtime {
   readonly logger: Logger
   readonly metrics: Metrics
   readonly worker: Worker
+  /** The project's external resources: `POST /external/<name>`. */
+  readonly external: ExternalResources
 
   constructor(options: { project: Project; store: Store; logger: Logger; workerId?: string; random?: () => number }) {
     this.project = options.project
@@ -45,6 +48,13 @@ export class Runtime {
       leaseMarginMs: options.project.settings.worker.leaseMarginMs,
       ...(options.workerId ? { workerId: options.workerId } : {}),
       ...(options.random ? { random: options.random } : {}),
+    })
+    this.external = new ExternalResources({
+      resources: options.project.external ?? [],
+      store: options.store,
+      logger: options.logger,
+      registry: this.metrics.registry,
+      connections: options.project.connections,
     })
   }
 

@@ -1,8 +1,8 @@
 /**
  * @module
- * The HTTP app: sources, admin API, metrics, health. Errors become JSON `{ "error": "…" }` with
- * the status an {@link HttpError} carries; anything else is a 500 whose detail goes to the log
- * only, never to the caller.
+ * The HTTP app: sources, external resources, admin API, metrics, health. Errors become JSON
+ * `{ "error": "…" }` with the status an {@link HttpError} carries; anything else is a 500 whose
+ * detail goes to the log only, never to the caller.
  */
 import { Hono } from 'hono'
 import { HttpError } from '../core/errors.ts'
@@ -10,6 +10,10 @@ import type { Runtime } from '../runtime/runtime.ts'
 import { adminApi } from './admin-api.ts'
 import { adminAuth } from './admin-auth.ts'
 import { mountEventRoutes } from './events.ts'
+import { mountExternalRoutes } from './external.ts'
+
+/** How long `/healthz` waits for the database before answering 503 (below a load balancer's usual 5 s). */
+export const HEALTH_TIMEOUT_MS = 2000
 
 export interface AppOptions {
   /** `STOREHOOK_ADMIN_TOKEN`; without it the admin surface answers only on loopback. */
@@ -35,13 +39,24 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono {
   })
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404))
 
+  // 200 `{status:'ok', store}` when the database answers within HEALTH_TIMEOUT_MS, else 503 with a
+  // reason. Unauthenticated, so the reason is generic; the error itself goes to the log.
   app.get('/healthz', async (c) => {
+    const { store } = runtime
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), HEALTH_TIMEOUT_MS)))
     try {
-      await runtime.store.countRunsByState()
-      return c.json({ status: 'ok', store: runtime.store.kind })
+      // A server that stops answering (a network partition) must not hang the probe that should notice it.
+      if ((await Promise.race([store.ping(), timedOut])) === 'timeout') {
+        runtime.logger.error({ store: store.kind, timeoutMs: HEALTH_TIMEOUT_MS }, 'health check: the database did not answer in time')
+        return c.json({ status: 'unavailable', store: store.kind, reason: `the database did not answer within ${HEALTH_TIMEOUT_MS} ms` }, 503)
+      }
+      return c.json({ status: 'ok', store: store.kind })
     } catch (error) {
-      runtime.logger.error({ err: error }, 'health check: the store does not answer')
-      return c.json({ status: 'unavailable', store: runtime.store.kind }, 503)
+      runtime.logger.error({ err: error, store: store.kind }, 'health check: the database cannot be reached')
+      return c.json({ status: 'unavailable', store: store.kind, reason: 'the database cannot be reached' }, 503)
+    } finally {
+      clearTimeout(timer)
     }
   })
 
@@ -52,6 +67,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono {
 
   mountEventRoutes(app, runtime)
   app.use('/admin/*', adminAuth(options.adminToken))
+  mountExternalRoutes(app, runtime)
   app.route('/admin/api', adminApi(runtime))
   return app
 }

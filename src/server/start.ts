@@ -94,5 +94,7 @@ async function shutDown(server: Server, runtime: Runtime): Promise<void> {
   clearInterval(idleSweep)
   server.closeAllConnections()
   await serverClosed
+  // Call records are queued off the response path: written before the store they go to closes.
+  await runtime.external.close()
   await runtime.store.close()
 }

@@ -111,6 +111,63 @@ export interface EventWithDeliveries extends StoredEvent {
   duplicateDeliveries: number
 }
 
+/** How an external resource call ended (see `runtime/external/`). */
+export type ExternalCallOutcome =
+  /** The handler's answer was sent (2xx, or its own error envelope such as a failed validation). */
+  | 'answered'
+  /** The handler threw an ExternalResourceError: its error envelope was sent. */
+  | 'refused'
+  /** The handler was still running at the deadline. */
+  | 'timeout'
+  /** The handler threw something else. */
+  | 'error'
+  /** The handler's answer failed its kind's schema. */
+  | 'invalid'
+
+/** What answered instead of the handler: nothing (`none`), or the configured fallback that did. */
+export type ExternalFallback = 'none' | 'last-good' | 'static' | 'error'
+
+/** One call to an external resource, as recorded (off the response path, in batches). */
+export interface NewExternalCall {
+  resource: string
+  /** `commerce-layer/price`, … */
+  kind: string
+  /** Epoch ms at which the request arrived. */
+  startedAt: number
+  /** From arrival to the answer being ready, in ms (fractions kept). */
+  durationMs: number
+  /** Hex SHA-256 of what makes two calls "the same input" for this kind. */
+  inputDigest: string
+  /** The HTTP status sent. */
+  status: number
+  outcome: ExternalCallOutcome
+  fallback: ExternalFallback
+  /** The exact JSON body sent. */
+  answer: string
+  /** Why the handler's answer was not used (timeout, the error's message, the schema problem). */
+  error: string | null
+}
+
+export interface ExternalCall extends Omit<NewExternalCall, 'answer'> {
+  id: number
+  /** The body sent, parsed. */
+  answer: unknown
+}
+
+export interface ExternalCallFilter {
+  resource?: string
+  outcome?: ExternalCallOutcome
+  fallback?: ExternalFallback
+  inputDigest?: string
+  /** Epoch ms, inclusive. */
+  since?: number
+  /** Epoch ms, exclusive. */
+  until?: number
+  /** Page backwards from this id (exclusive). */
+  beforeId?: number
+  limit?: number
+}
+
 export interface Store {
   /** Which implementation, for logs and health: `sqlite`, `postgres`. */
   readonly kind: string
@@ -154,6 +211,31 @@ export interface Store {
    * const stop = store.onRunsAvailable?.(() => worker.wake())
    */
   onRunsAvailable?(listener: () => void): () => void
+
+  /**
+   * Optional: stores a batch of external resource calls. The runtime calls it off the response
+   * path (queued, in batches), so it need not be fast, and it needs no fsync of its own: a record
+   * lost to power loss costs no answer. A store without it records nothing; the runtime still
+   * answers, counts and logs. Implemented by SQLite; other stores may add it later.
+   *
+   * @example
+   * await store.recordExternalCalls?.([{ resource: 'price', kind: 'commerce-layer/price', startedAt: Date.now(), durationMs: 3.2,
+   *   inputDigest: 'ab…', status: 200, outcome: 'answered', fallback: 'none', answer: '{"success":true,"data":{}}', error: null }])
+   */
+  recordExternalCalls?(calls: NewExternalCall[]): Promise<void>
+  /** Optional, with `recordExternalCalls`: recorded calls, newest first. */
+  listExternalCalls?(filter: ExternalCallFilter): Promise<ExternalCall[]>
+
+  /**
+   * Resolves once the database has answered a trivial query through the path the store's own
+   * queries take (SQLite: its thread; PostgreSQL: the pool, so an exhausted pool or a server that
+   * went away shows as the runtime would feel it); rejects with the reason otherwise. For health
+   * checks, so it stays cheap however much the store holds (`countRunsByState` reads every run).
+   *
+   * @example
+   * await store.ping() // throws when the database cannot be reached
+   */
+  ping(): Promise<void>
 
   close(): Promise<void>
 }

@@ -11,3 +11,14 @@ export { startCommerceSimulator } from './commerce-simulator.ts'
 export type { CommerceAnswer, CommerceRequest, CommerceSimulator, CommerceSimulatorOptions } from './commerce-simulator.ts'
 export { ACCS_SCOPES, startImsSimulator } from './ims-simulator.ts'
 export type { ImsAnswer, ImsSimulator, ImsSimulatorOptions, ImsTokenCheck, ImsTokenRequest } from './ims-simulator.ts'
+export { DEFAULT_INCLUDES, EXTERNAL_KINDS, PAYMENT_ACTIONS, signCommerceLayer, startCommerceLayerSimulator } from './commerce-layer-simulator.ts'
+export type {
+  CommerceLayerAnswer,
+  CommerceLayerSimulator,
+  CommerceLayerSimulatorOptions,
+  ExternalCallOptions,
+  ExternalCallRecord,
+  ExternalKind,
+  PaymentAction,
+  WebhookDelivery,
+} from './commerce-layer-simulator.ts'

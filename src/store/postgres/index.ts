@@ -104,6 +104,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return unsubscribe
     },
     listening: () => listening,
+    async ping() {
+      // Through the pool, and reading storehook's own schema: a reachable server whose schema is
+      // gone or unreadable is not healthy either.
+      await pool.query(`SELECT 1 FROM ${s}.migrations LIMIT 1`)
+    },
     async close() {
       if (closed) return
       closed = true

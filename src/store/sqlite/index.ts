@@ -12,6 +12,7 @@ import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import type { Store } from '../store.ts'
 import { makeRunLifecycle } from './claim.ts'
+import { makeExternalCalls } from './external-calls.ts'
 import { GroupCommit } from './group-commit.ts'
 import { makeIngest } from './ingest.ts'
 import { migrations } from './migrations.ts'
@@ -55,6 +56,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ingest: makeIngest(db, commits),
     ...makeRunLifecycle(db, commits),
     ...makeQueries(db, commits),
+    ...makeExternalCalls(db, commits),
+    async ping() {
+      db.prepare('SELECT 1').get()
+    },
     async close() {
       commits.flush()
       if (db.isOpen) db.close()

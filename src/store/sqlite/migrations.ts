@@ -60,4 +60,27 @@ export const migrations: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: /* sql */ `
+      -- Calls to external resources (POST /external/<name>), recorded in batches off the response
+      -- path. No CHECK on outcome or fallback: new values must not need a migration.
+      CREATE TABLE external_calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        resource TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        input_digest TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        fallback TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        error TEXT
+      );
+      CREATE INDEX external_calls_resource ON external_calls (resource, id);
+      CREATE INDEX external_calls_started_at ON external_calls (started_at);
+      CREATE INDEX external_calls_input_digest ON external_calls (input_digest, id);
+    `,
+  },
 ]

@@ -35,6 +35,9 @@ const METHODS = [
   'listAttempts',
   'runsForEvent',
   'countRunsByState',
+  'ping',
+  'recordExternalCalls',
+  'listExternalCalls',
 ] as const satisfies readonly (keyof Store)[]
 
 type Method = (typeof METHODS)[number] | 'close'

@@ -1,0 +1,169 @@
+/**
+ * @module
+ * OAuth2 client credentials for an integration application (reference/commerce-layer.md §6,
+ * reference/stack.md §7): a JSON `POST` of `grant_type`, `client_id`, `client_secret` (and
+ * `scope`) to the token endpoint, answered with `{access_token, token_type: 'bearer',
+ * expires_in, scope, created_at}`. There is no refresh token for this grant: a new token is the
+ * same request again.
+ *
+ * The same approach as the `adobe-commerce` connection's IMS tokens (../adobe-commerce/ims.ts):
+ * the token is cached until `expires_in` minus a skew, one request is in flight however many calls
+ * wait for it (the token endpoint allows only 30 requests a minute per IP), a failure is not
+ * cached, and a call that gives up waiting does not cancel the request others wait on. The client
+ * secret is only ever written into that one request body; neither it nor a token appears in an
+ * error or an `onCall` report.
+ */
+import type { OutboundCall } from '../connection.ts'
+import { httpConnection, TargetResponseError, TargetUnreachableError } from '../http/index.ts'
+import type { CommerceLayerConfig } from './config.ts'
+import { CommerceLayerTokenError } from './errors.ts'
+import { describeJsonApiErrors, parseJsonApiErrors } from './jsonapi.ts'
+
+export interface TokenSourceOptions {
+  /** How long the token request may take. */
+  timeoutMs: number
+  /** Reports the token request like any other outbound call (messages already scrubbed). */
+  onCall?: (call: OutboundCall) => void
+  /** The clock the cache reads, in ms; default `Date.now`. */
+  now?: () => number
+}
+
+/**
+ * Bearer tokens for one integration application, shared by every call of one connection.
+ *
+ * @example
+ * const tokens = createTokenSource('cl', commerceLayerConfigSchema.parse({ baseUrl, clientId, clientSecret }), { timeoutMs: 10_000 })
+ * const token = await tokens.token()
+ * // on a 401 from the API: tokens.invalidate(token), then token() again, once
+ */
+export interface TokenSource {
+  /** A valid token: the cached one, or a new one when none is cached or it is about to expire. */
+  token(signal?: AbortSignal): Promise<string>
+  /** Drops `token` from the cache if it is still the cached one (the API refused it). */
+  invalidate(token: string): void
+  /** The values no message may show: the client secret and the tokens handed out lately. */
+  secrets(): string[]
+}
+
+interface CachedToken {
+  value: string
+  refreshAt: number
+}
+
+export function createTokenSource(name: string, config: CommerceLayerConfig, options: TokenSourceOptions): TokenSource {
+  const now = options.now ?? Date.now
+  const recent: string[] = [] // tokens still possibly echoed back somewhere; a few suffice
+  const secrets = (): string[] => [config.clientSecret, ...recent]
+  const scrub = (text: string): string => scrubAll(text, secrets())
+  const onCall = options.onCall
+  const endpoint = httpConnection.create(
+    name,
+    { baseUrl: config.tokenUrl, timeoutMs: options.timeoutMs },
+    onCall ? { onCall: (call) => onCall(call.error === undefined ? call : { ...call, error: scrub(call.error) }) } : {},
+  )
+  let current: CachedToken | undefined
+  let pending: Promise<CachedToken> | undefined
+
+  async function fetchToken(): Promise<CachedToken> {
+    const startedAt = now() // the lifetime counts from before the request: never trust a token longer than the server does
+    const body: Record<string, string> = {
+      grant_type: 'client_credentials',
+      client_id: config.clientId,
+      client_secret: config.clientSecret,
+    }
+    if (config.scope !== undefined && config.scope.length > 0) body.scope = config.scope.join(' ')
+    let text: string
+    try {
+      const response = await endpoint.post('', { json: body, headers: { accept: 'application/json' } })
+      text = response.text
+    } catch (error) {
+      throw tokenError(name, config.tokenUrl, error, scrub)
+    }
+    const answer = parseJson(text) as { access_token?: unknown; expires_in?: unknown } | undefined
+    const value = answer?.access_token
+    if (typeof value !== 'string' || value === '' || /[\s\0]/.test(value)) {
+      // No excerpt: whatever the endpoint put there may be a token.
+      throw new CommerceLayerTokenError(`${name}: could not get a Commerce Layer access token: ${config.tokenUrl} answered 200 without a usable access_token`)
+    }
+    recent.unshift(value)
+    recent.length = Math.min(recent.length, 4)
+    const announced = Number(answer?.expires_in)
+    const lifetimeMs = (Number.isFinite(announced) && announced > 0 ? announced : config.defaultTokenLifetimeSeconds) * 1000
+    return { value, refreshAt: startedAt + lifetimeMs - Math.min(config.refreshSkewSeconds * 1000, lifetimeMs / 2) }
+  }
+
+  return {
+    async token(signal) {
+      signal?.throwIfAborted()
+      if (current !== undefined && now() < current.refreshAt) return current.value
+      if (pending === undefined) {
+        // One request for every waiting call. A failure is not cached: the next call asks again.
+        const request = fetchToken()
+          .then((fresh) => (current = fresh))
+          .finally(() => {
+            pending = undefined
+          })
+        request.catch(() => undefined) // every waiter may have given up; the rejection is theirs to see, not the process's
+        pending = request
+      }
+      // A caller's abort ends its own wait, never the shared request others wait on.
+      return (await (signal === undefined ? pending : untilAborted(pending, signal))).value
+    },
+    invalidate(value) {
+      // Only the token that was refused: when fifty calls come back 401 on one token, one refresh serves them all.
+      if (current?.value === value) current = undefined
+    },
+    secrets,
+  }
+}
+
+/** The token endpoint allows 30 requests in any one minute (reference §6). */
+const TOKEN_WINDOW_MS = 60_000
+
+/** Replaces every secret of 4 characters or more in `text` with `[redacted]`. */
+export function scrubAll(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((result, secret) => (secret.length >= 4 ? result.replaceAll(secret, '[redacted]') : result), text)
+}
+
+/** Turns the token endpoint's failure into a {@link CommerceLayerTokenError} the worker classifies. */
+function tokenError(name: string, tokenUrl: string, error: unknown, scrub: (text: string) => string): unknown {
+  const prefix = `${name}: could not get a Commerce Layer access token`
+  if (error instanceof TargetResponseError) {
+    // OAuth's `{error, error_description}` (RFC 6749 §5.2) or the API's JSON:API `errors`: UNVERIFIED which one the endpoint sends.
+    const body = parseJson(error.responseText) as { error?: unknown; error_description?: unknown } | undefined
+    const jsonApi = parseJsonApiErrors(error.responseText)
+    const oauthError = typeof body?.error === 'string' ? body.error : jsonApi[0]?.code
+    const description = typeof body?.error_description === 'string' ? body.error_description : describeJsonApiErrors(jsonApi)
+    const detail =
+      oauthError === undefined && description === '' ? error.responseText.slice(0, 200).trim()
+      : [oauthError, description && `(${description})`].filter(Boolean).join(' ')
+    const hint = error.status === 401 || oauthError === 'invalid_client' ? '; check clientId and clientSecret' : oauthError === 'invalid_scope' ? '; check scope' : ''
+    // The token endpoint's window is one minute and slides: after a minute without requests a slot is certain.
+    const retryAfterMs = error.retryAfterMs ?? (error.status === 429 ? TOKEN_WINDOW_MS : undefined)
+    return new CommerceLayerTokenError(scrub(`${prefix}: ${tokenUrl} answered ${error.status}${detail ? `: ${detail}` : ''}${hint}`), {
+      status: error.status,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      ...(oauthError === undefined ? {} : { oauthError }),
+    })
+  }
+  if (error instanceof TargetUnreachableError) {
+    return new CommerceLayerTokenError(scrub(`${prefix}: ${tokenUrl} did not answer: ${error.reason}`), { cause: error.cause })
+  }
+  return error // the caller's abort, as it was
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}

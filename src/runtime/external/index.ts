@@ -1,0 +1,270 @@
+/**
+ * @module
+ * Answers `POST /external/<name>`: the synchronous half of storehook. For one call, in order:
+ * verify the signature (401, nothing run), parse (400), run the handler under its deadline with an
+ * AbortSignal, check its answer against the kind's schema, and when it hangs, throws or answers
+ * wrongly, answer with the configured fallback instead — the last good answer for the same input,
+ * a static answer, or a clean error envelope (≥ 400, 422 by default) — so the platform always gets
+ * a well-formed envelope before its timeout. Then, without delaying the answer: the breaker
+ * mirror, metrics, and a record queued for the store.
+ */
+import { createHash } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import { HttpError, VerificationError, coerceError } from '../../core/errors.ts'
+import { ExternalResourceError, type ExternalReply } from '../../sources/external.ts'
+import type { SourceRequest } from '../../sources/source.ts'
+import type { ExternalCallOutcome, ExternalFallback, Store } from '../../store/store.ts'
+import type { BreakerStatus } from './breaker.ts'
+import { runUnderDeadline, type DeadlineOutcome } from './deadline.ts'
+import { inputDigest } from './digest.ts'
+import type { LoadedExternal } from './load.ts'
+import { createExternalMetrics, type ExternalMetrics, type ExternalRejectReason } from './metrics.ts'
+import { ExternalCallRecorder, type RecorderOptions } from './recorder.ts'
+
+/** What the server sends: the status and the exact JSON text (also what is recorded). */
+export interface ExternalAnswer {
+  status: number
+  body: string
+  outcome: ExternalCallOutcome
+  fallback: ExternalFallback
+}
+
+type Failure = { outcome: 'timeout' | 'error' | 'invalid'; detail: string }
+
+const FAILURE_CODES = { timeout: 'TIMEOUT', error: 'HANDLER_ERROR', invalid: 'INVALID_ANSWER' } as const
+
+export interface ExternalResourcesOptions {
+  resources: LoadedExternal[]
+  store: Store
+  logger: Logger
+  registry: Registry
+  connections: Record<string, unknown>
+  recorder?: RecorderOptions
+}
+
+export class ExternalResources {
+  readonly #resources = new Map<string, LoadedExternal>()
+  readonly #logger: Logger
+  readonly #connections: Record<string, unknown>
+  readonly metrics: ExternalMetrics
+  readonly recorder: ExternalCallRecorder
+
+  constructor(options: ExternalResourcesOptions) {
+    for (const resource of options.resources) this.#resources.set(resource.name, resource)
+    this.#logger = options.logger
+    this.#connections = options.connections
+    this.metrics = createExternalMetrics(options.registry, () => this.#breakers())
+    this.recorder = new ExternalCallRecorder(options.store, options.logger, {
+      ...options.recorder,
+      onDropped: (count) => this.metrics.recordsDropped.inc(count),
+    })
+  }
+
+  has(name: string): boolean {
+    return this.#resources.has(name)
+  }
+
+  list(): LoadedExternal[] {
+    return [...this.#resources.values()]
+  }
+
+  /** Counts a call refused before `answer` could run (unknown resource, oversized body). */
+  reject(name: string, reason: ExternalRejectReason): void {
+    this.metrics.rejected.inc({ resource: this.#resources.has(name) ? name : '(unknown)', reason })
+  }
+
+  /**
+   * Answers one call. Resolves before the resource's deadline whatever the handler does.
+   *
+   * @param arrivedAt `performance.now()` when the request arrived: the deadline counts from there
+   * @throws HttpError 404 (unknown resource), VerificationError 401, MalformedRequestError 400 —
+   *   all before any user code runs
+   * @example
+   * const answer = await runtime.external.answer('price', { method: 'POST', url, headers, body }, performance.now())
+   */
+  async answer(name: string, request: SourceRequest, arrivedAt: number): Promise<ExternalAnswer> {
+    const resource = this.#resources.get(name)
+    if (!resource) {
+      this.reject(name, 'unknown_resource')
+      throw new HttpError(404, `no external resource named "${name}" (its file would be external/${name}.ts)`)
+    }
+    let parsed: ReturnType<LoadedExternal['kind']['parse']>
+    try {
+      resource.verify(request)
+      parsed = resource.kind.parse(request.body)
+    } catch (error) {
+      const reason = error instanceof VerificationError ? 'signature' : 'malformed'
+      this.reject(name, reason)
+      this.#logger.warn({ resource: name, reason, message: (error as Error).message }, 'refused an external resource call')
+      throw error
+    }
+    const { input, context } = parsed
+    const digest = this.#digest(resource, input, request.body)
+    const logger = this.#logger.child({ resource: name, inputDigest: digest })
+    const startedAt = Date.now() - (performance.now() - arrivedAt)
+    const msLeft = resource.deadlineMs - (performance.now() - arrivedAt)
+
+    const run = runUnderDeadline(
+      (signal) =>
+        resource.handler(input, {
+          ...context,
+          signal,
+          deadline: startedAt + resource.deadlineMs,
+          resource: name,
+          inputDigest: digest,
+          logger,
+          connections: this.#connections,
+        }),
+      msLeft,
+    )
+    const result = await run.outcome
+
+    let reply: ExternalReply | null = null
+    let outcome: ExternalCallOutcome = 'answered'
+    let failure: Failure | null = null
+    if (result.kind === 'value') {
+      const checked = resource.kind.check(result.value, input)
+      if (checked.ok) {
+        reply = resource.kind.success(checked.answer, input)
+        if (reply.status < 400) resource.fallback.lastGood?.set(digest, checked.answer, Date.now())
+      } else {
+        failure = { outcome: 'invalid', detail: checked.problem }
+      }
+    } else if (result.kind === 'threw' && result.error instanceof ExternalResourceError) {
+      const { code, message, status, data } = result.error
+      reply = resource.kind.refusal({ code, message, status, ...(data ? { data } : {}) }, input)
+      outcome = 'refused'
+    } else if (result.kind === 'threw') {
+      const error = coerceError(result.error)
+      logger.warn({ err: error }, 'the external resource handler threw; the fallback answers')
+      failure = { outcome: 'error', detail: error.message }
+    } else {
+      failure = { outcome: 'timeout', detail: `still running after the deadline of ${resource.deadlineMs} ms` }
+      this.#keepLateAnswer(resource, run.late, input, digest, logger)
+    }
+
+    let fallback: ExternalFallback = 'none'
+    if (failure) {
+      if (failure.outcome !== 'error') logger.warn({ outcome: failure.outcome, detail: failure.detail }, 'the external resource handler did not answer well; the fallback answers')
+      outcome = failure.outcome
+      ;({ reply, fallback } = this.#fallback(resource, input, digest, failure, logger))
+    }
+    return this.#finish(resource, reply!, { startedAt, arrivedAt, digest, outcome, fallback, error: failure?.detail ?? null }, logger)
+  }
+
+  /** Each resource's breaker mirror, for the admin API. */
+  status(): Record<string, unknown>[] {
+    return this.list().map((resource) => ({ ...resource.describe(), breaker: isoTimes(resource.breaker.status()) }))
+  }
+
+  /** Forgets a resource's run of failures, after its circuit was reset on the platform. */
+  resetBreaker(name: string): boolean {
+    const resource = this.#resources.get(name)
+    resource?.breaker.reset()
+    return resource !== undefined
+  }
+
+  /** Writes the records still queued; call before the store closes. */
+  close(): Promise<void> {
+    return this.recorder.close()
+  }
+
+  #digest(resource: LoadedExternal, input: unknown, body: Uint8Array): string {
+    try {
+      return inputDigest(resource.fallback.key ? resource.fallback.key(input) : resource.kind.sameInput(input))
+    } catch (error) {
+      // A key function that throws still leaves a usable identity: the exact bytes.
+      this.#logger.warn({ err: error, resource: resource.name }, 'could not compute the input digest; using the body digest')
+      return createHash('sha256').update(body).digest('hex')
+    }
+  }
+
+  #fallback(resource: LoadedExternal, input: unknown, digest: string, failure: Failure, logger: Logger): { reply: ExternalReply; fallback: ExternalFallback } {
+    const remembered = resource.fallback.lastGood?.get(digest, Date.now())
+    if (remembered) {
+      const reply = resource.kind.success(remembered.answer, input)
+      return { reply, fallback: 'last-good' }
+    }
+    if (resource.fallback.answer) {
+      try {
+        const given = resource.fallback.answer.value
+        const value = typeof given === 'function' ? given(input) : given
+        const checked = resource.kind.check(value, input)
+        if (checked.ok) return { reply: resource.kind.success(checked.answer, input), fallback: 'static' }
+        logger.error({ problem: checked.problem }, 'the fallback answer is itself invalid; answering with the error envelope')
+      } catch (error) {
+        logger.error({ err: error }, 'the fallback answer function threw; answering with the error envelope')
+      }
+    }
+    const { status, code, message } = resource.fallback.error
+    // The message reaches the platform (and its API caller): never the handler's own error text.
+    const defaultMessage =
+      failure.outcome === 'invalid'
+        ? `the ${resource.kind.kind} handler returned an invalid answer: ${failure.detail}`
+        : failure.outcome === 'timeout'
+          ? `the ${resource.kind.kind} could not be computed within ${resource.deadlineMs} ms`
+          : `the ${resource.kind.kind} could not be computed`
+    const reply = resource.kind.refusal({ status, code: code ?? FAILURE_CODES[failure.outcome], message: message ?? defaultMessage }, input)
+    return { reply, fallback: 'error' }
+  }
+
+  #keepLateAnswer(resource: LoadedExternal, late: Promise<DeadlineOutcome<unknown>>, input: unknown, digest: string, logger: Logger): void {
+    void late.then((result) => {
+      if (result.kind !== 'value' || !resource.fallback.lastGood) return
+      const checked = resource.kind.check(result.value, input)
+      if (!checked.ok || resource.kind.success(checked.answer, input).status >= 400) return
+      // Too late for this call, still good for the next one with the same input.
+      resource.fallback.lastGood.set(digest, checked.answer, Date.now())
+      logger.info('a late answer was kept as the last good answer for this input')
+    })
+  }
+
+  #finish(
+    resource: LoadedExternal,
+    reply: ExternalReply,
+    call: { startedAt: number; arrivedAt: number; digest: string; outcome: ExternalCallOutcome; fallback: ExternalFallback; error: string | null },
+    logger: Logger,
+  ): ExternalAnswer {
+    const body = JSON.stringify(reply.body)
+    const durationMs = performance.now() - call.arrivedAt
+    const now = Date.now()
+    const transition = resource.breaker.record(reply.status, durationMs, now)
+    if (transition) this.#logBreaker(resource, transition, logger)
+    this.metrics.calls.inc({ resource: resource.name, outcome: call.outcome, fallback: call.fallback })
+    this.metrics.duration.observe({ resource: resource.name, outcome: call.outcome }, durationMs / 1000)
+    this.recorder.push({
+      resource: resource.name,
+      kind: resource.kindName,
+      startedAt: Math.round(call.startedAt),
+      durationMs,
+      inputDigest: call.digest,
+      status: reply.status,
+      outcome: call.outcome,
+      fallback: call.fallback,
+      answer: body,
+      error: call.error,
+    })
+    return { status: reply.status, body, outcome: call.outcome, fallback: call.fallback }
+  }
+
+  #logBreaker(resource: LoadedExternal, transition: NonNullable<ReturnType<LoadedExternal['breaker']['record']>>, logger: Logger): void {
+    const status = resource.breaker.status()
+    const fields = { consecutiveFailures: status.consecutiveFailures, breaker: status.state }
+    if (transition === 'warned') logger.warn(fields, `${status.warnAt} failures in a row: the platform warns now and opens its circuit above ${status.openAbove}`)
+    else if (transition === 'opened') {
+      logger.error(fields, `more than ${status.openAbove} failures in a row: the platform's circuit is presumably open and stays open until reset (_reset_circuit)`)
+    } else if (transition === 'recovered') logger.info(fields, 'answered well again: the failure count is back to 0')
+    else logger.info(fields, "a call arrived while the circuit was presumed open: it was reset on the platform's side")
+  }
+
+  *#breakers(): Iterable<[string, BreakerStatus]> {
+    for (const resource of this.#resources.values()) yield [resource.name, resource.breaker.status()]
+  }
+}
+
+function isoTimes(status: BreakerStatus): Record<string, unknown> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  return { ...status, lastFailureAt: iso(status.lastFailureAt), lastSuccessAt: iso(status.lastSuccessAt), warnedAt: iso(status.warnedAt), openedAt: iso(status.openedAt) }
+}

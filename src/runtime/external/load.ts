@@ -1,0 +1,135 @@
+/**
+ * @module
+ * Checks one external resource's options when the project loads and turns them into what the
+ * runtime runs. A mistake is the project author's to fix, so each error names the file, the
+ * field and what was expected; secret values never appear in one.
+ */
+import { ConfigError } from '../../core/errors.ts'
+import type { ExternalHandler, ExternalKind, ExternalResourceDefinition, ExternalResourceOptions } from '../../sources/external.ts'
+import { MAX_TIMER_MS } from '../subscriptions.ts'
+import { BreakerMirror } from './breaker.ts'
+import { LastGoodCache } from './last-good.ts'
+
+/** The platform's timeout for an external call: Commerce Layer's 3 s (the seed's figure; UNVERIFIED in its docs). */
+export const PLATFORM_TIMEOUT_MS = 3000
+/** Left for the network and for writing the reply. */
+export const SAFETY_MARGIN_MS = 300
+export const DEFAULT_DEADLINE_MS = PLATFORM_TIMEOUT_MS - SAFETY_MARGIN_MS
+export const DEFAULT_FALLBACK_STATUS = 422
+export const DEFAULT_LAST_GOOD = { maxEntries: 10_000, maxAgeMs: 24 * 60 * 60 * 1000 }
+export const DEFAULT_BREAKER = { warnAt: 10, openAbove: 30, counts: 'errors' as const }
+
+/** A resource name is a path under `external/`: letters, digits, `-`, `_`, `.`, and `/` between parts. */
+const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/
+
+/** An external resource as the runtime holds it: options checked, state (cache, breaker) created. */
+export interface LoadedExternal {
+  name: string
+  /** Where it was defined, for the admin API and error messages. */
+  file: string
+  kind: ExternalKind
+  /** `commerce-layer/price`. */
+  kindName: string
+  handler: ExternalHandler<any, any, any>
+  /** Throws VerificationError for a call not signed with one of the secrets. */
+  verify: ReturnType<ExternalKind['verifier']>
+  deadlineMs: number
+  fallback: {
+    lastGood: LastGoodCache<unknown> | null
+    key: ((input: any) => unknown) | null
+    answer: { value: unknown } | null
+    error: { status: number; code?: string; message?: string }
+  }
+  breaker: BreakerMirror
+  /** For the admin API: the options in force, without secrets. */
+  describe(): Record<string, unknown>
+}
+
+/**
+ * @param options the definition's options with `env()` references already resolved
+ * @example
+ * const loaded = loadExternal('price', 'external/price.ts', definition, resolvedOptions)
+ */
+export function loadExternal(name: string, file: string, definition: ExternalResourceDefinition, options: ExternalResourceOptions): LoadedExternal {
+  const where = `${file} (external resource "${name}")`
+  const fail = (field: string, expected: string): never => {
+    throw new ConfigError(`${where}: ${field}: ${expected}`)
+  }
+  if (!NAME.test(name)) fail('(file name)', 'expected letters, digits, "-", "_" or "." in each part of the path under external/')
+  if (typeof options !== 'object' || options === null) fail('(options)', "expected an options object, at least { secrets: env('…') }")
+  const known = ['secrets', 'deadlineMs', 'fallback', 'breaker']
+  for (const key of Object.keys(options)) if (!known.includes(key)) fail(key, `unknown option; expected one of ${known.join(', ')}`)
+
+  const rawSecrets = options.secrets
+  const secrets = (Array.isArray(rawSecrets) ? rawSecrets : [rawSecrets]).flatMap((s) => (typeof s === 'string' ? s.split(/\s+/) : [s])).filter((s) => s !== '')
+  if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string')) {
+    fail('secrets', "expected the platform's shared secret(s): secrets: env('CL_SHARED_SECRET'); an unsigned call is never answered")
+  }
+
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS
+  if (!Number.isInteger(deadlineMs) || deadlineMs < 1 || deadlineMs > MAX_TIMER_MS) fail('deadlineMs', 'expected a positive integer of milliseconds')
+
+  const fallback = options.fallback ?? {}
+  if (typeof fallback !== 'object' || fallback === null) fail('fallback', 'expected an object: { lastGood?, answer?, error? }')
+  for (const key of Object.keys(fallback)) if (!['lastGood', 'answer', 'error'].includes(key)) fail(`fallback.${key}`, 'unknown option; expected lastGood, answer or error')
+  let lastGood: LastGoodCache<unknown> | null = null
+  let key: ((input: unknown) => unknown) | null = null
+  if (fallback.lastGood) {
+    const given = fallback.lastGood === true ? {} : fallback.lastGood
+    if (typeof given !== 'object') fail('fallback.lastGood', 'expected true or { maxAgeMs?, maxEntries?, key? }')
+    const maxAgeMs = given.maxAgeMs ?? DEFAULT_LAST_GOOD.maxAgeMs
+    const maxEntries = given.maxEntries ?? DEFAULT_LAST_GOOD.maxEntries
+    if (!Number.isInteger(maxAgeMs) || maxAgeMs < 1) fail('fallback.lastGood.maxAgeMs', 'expected a positive integer of milliseconds')
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) fail('fallback.lastGood.maxEntries', 'expected a positive integer')
+    if (given.key !== undefined && typeof given.key !== 'function') fail('fallback.lastGood.key', 'expected a function of the input')
+    lastGood = new LastGoodCache({ maxAgeMs, maxEntries })
+    key = given.key ?? null
+  } else if (fallback.lastGood !== undefined && fallback.lastGood !== false) {
+    fail('fallback.lastGood', 'expected true or { maxAgeMs?, maxEntries?, key? }')
+  }
+  const error = fallback.error ?? {}
+  if (typeof error !== 'object' || error === null) fail('fallback.error', 'expected { status?, code?, message? }')
+  const status = error.status ?? DEFAULT_FALLBACK_STATUS
+  if (!Number.isInteger(status) || status < 400 || status > 599) fail('fallback.error.status', 'expected an HTTP error status from 400 to 599 (a 4xx: timeouts and 5xx count toward the breaker)')
+  for (const field of ['code', 'message'] as const) {
+    if (error[field] !== undefined && (typeof error[field] !== 'string' || error[field] === '')) fail(`fallback.error.${field}`, 'expected a non-empty string')
+  }
+
+  const breakerOptions = { ...DEFAULT_BREAKER, ...options.breaker }
+  for (const field of ['warnAt', 'openAbove'] as const) {
+    if (!Number.isInteger(breakerOptions[field]) || breakerOptions[field] < 1) fail(`breaker.${field}`, 'expected a positive integer')
+  }
+  if (!['errors', 'server-errors'].includes(breakerOptions.counts)) fail('breaker.counts', "expected 'errors' or 'server-errors'")
+
+  const kind = definition.kind
+  const loaded: LoadedExternal = {
+    name,
+    file,
+    kind,
+    kindName: `${kind.platform}/${kind.kind}`,
+    handler: definition.handler,
+    verify: kind.verifier(secrets as string[]),
+    deadlineMs,
+    fallback: {
+      lastGood,
+      key,
+      answer: fallback.answer === undefined ? null : { value: fallback.answer },
+      error: { status, ...(error.code ? { code: error.code } : {}), ...(error.message ? { message: error.message } : {}) },
+    },
+    breaker: new BreakerMirror({ ...breakerOptions, platformTimeoutMs: PLATFORM_TIMEOUT_MS }),
+    describe: () => ({
+      name,
+      file,
+      kind: loaded.kindName,
+      path: `/external/${name}`,
+      secrets: secrets.length,
+      deadlineMs,
+      fallback: {
+        lastGood: lastGood ? { entries: lastGood.size, customKey: key !== null } : false,
+        answer: fallback.answer === undefined ? false : typeof fallback.answer === 'function' ? 'function' : 'static',
+        error: loaded.fallback.error,
+      },
+    }),
+  }
+  return loaded
+}
