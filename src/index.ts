@@ -8,6 +8,8 @@ export type { ProjectConfig, SourceConfig, ConnectionConfig } from './runtime/co
 export { onEvent } from './runtime/action.ts'
 export type { ActionContext, ActionDefinition, ActionEvent, ActionHandler, ActionOptions, Connections } from './runtime/action.ts'
 export { PermanentError } from './core/errors.ts'
+export { fingerprintOf } from './runtime/loop-guard.ts'
+export type { LoopGuard } from './runtime/loop-guard.ts'
 export type { HttpClient, HttpResponse, HttpRequestOptions } from './connections/http/index.ts'
 export { TargetResponseError, TargetUnreachableError } from './connections/http/index.ts'
 export { startStorehook } from './server/start.ts'

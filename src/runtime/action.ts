@@ -5,6 +5,7 @@
 import type { Logger } from 'pino'
 import type { StoredEvent } from '../core/types.ts'
 import type { RetryPolicy } from '../core/retry.ts'
+import type { LoopGuard } from './loop-guard.ts'
 
 const ACTION = Symbol.for('storehook.action')
 
@@ -38,6 +39,17 @@ export interface ActionContext {
    * a lost answer is not applied twice. `<action>:<source>:<event id>`, percent-encoded.
    */
   idempotencyKey: string
+  /**
+   * Loop suppression for two-way sync: `remember(key, value)` what this run wrote (kept only if
+   * the run succeeds), and `isEcho(key, value)` in the action syncing the other way.
+   *
+   * @example
+   * // ERP → Commerce: after writing the stock level
+   * ctx.loopGuard.remember(`stock:${sku}`, { sku, qty })
+   * // Commerce → ERP: skip the event Commerce emits for that very write
+   * if (await ctx.loopGuard.isEcho(`stock:${sku}`, { sku, qty })) return
+   */
+  loopGuard: LoopGuard
 }
 
 /** See {@link ActionContext.idempotencyKey}. */

@@ -12,8 +12,9 @@ import { coerceError } from '../core/errors.ts'
 import { classifyFailure } from '../core/outcome.ts'
 import { retryDelay } from '../core/retry.ts'
 import type { Run } from '../core/types.ts'
-import type { AttemptEnd, ClaimedRun, IngestClaim, Store } from '../store/store.ts'
+import type { AttemptEnd, ClaimedRun, Fingerprint, IngestClaim, Store } from '../store/store.ts'
 import { idempotencyKey, type ActionContext, type Connections } from './action.ts'
+import { makeLoopGuard } from './loop-guard.ts'
 import type { Metrics } from './metrics.ts'
 import type { LoadedAction } from './subscriptions.ts'
 
@@ -250,6 +251,7 @@ export class Worker {
     const { signal } = execution.controller
     const timeout = setTimeout(() => execution.controller.abort(new AttemptTimeoutError(action.timeoutMs)), action.timeoutMs)
     const started = performance.now()
+    const remembered: Fingerprint[] = []
     const ctx: ActionContext = {
       logger,
       connections,
@@ -258,11 +260,12 @@ export class Worker {
       maxAttempts: run.maxAttempts,
       runId: run.id,
       idempotencyKey: idempotencyKey(action.name, run.source, run.eventId),
+      loopGuard: makeLoopGuard(store, remembered),
     }
     let end: AttemptEnd
     try {
       await untilAborted(signal, () => action.handler(event, ctx))
-      end = { outcome: 'succeeded' }
+      end = remembered.length ? { outcome: 'succeeded', fingerprints: remembered } : { outcome: 'succeeded' }
     } catch (thrown) {
       end = this.#failure(action, run, coerceError(thrown))
     } finally {

@@ -91,6 +91,32 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         for (const id of rest) assert.equal((await store.getRun(id))!.state, 'pending')
       }))
 
+    it('keeps a fingerprint only with a success, until it expires, the newest per key', () =>
+      withStore(async (store) => {
+        // Optional in the contract while a store lacks it; then ctx.loopGuard says so plainly.
+        if (!store.fingerprintMatches) return
+        const [o] = await store.ingest([item([run('a'), run('b')])])
+        const [first, second] = await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 }).then(async (a) => [
+          a[0]!,
+          (await store.claimRuns({ workerId: 'w', action: 'b', limit: 1, leaseMs: 60_000 }))[0]!,
+        ])
+        const now = Date.now()
+        const fingerprint = (key: string, digest: string, ttl = 60_000) => ({ key, digest, expiresAt: now + ttl })
+        const error = new Error('ERP down')
+        await store.finishAttempt({ runId: second!.run.id, workerId: 'w', attempt: 1, end: { outcome: 'failed', error, retryAt: now + 60_000, fingerprints: [fingerprint('k', 'lost')] } as never })
+        assert.equal(await store.fingerprintMatches('k', 'lost', now), false, 'a failed run records nothing')
+        await store.finishAttempt({ runId: first!.run.id, workerId: 'w', attempt: 1, end: { outcome: 'succeeded', fingerprints: [fingerprint('k', 'v1'), fingerprint('short', 'x', 10)] } })
+        assert.equal(await store.fingerprintMatches('k', 'v1', now), true)
+        assert.equal(await store.fingerprintMatches('k', 'v2', now), false)
+        assert.equal(await store.fingerprintMatches('other', 'v1', now), false)
+        assert.equal(await store.fingerprintMatches('short', 'x', now + 11), false, 'expired')
+        await store.ingest([item([run('c')])])
+        const [third] = await store.claimRuns({ workerId: 'w', action: 'c', limit: 1, leaseMs: 60_000 })
+        await store.finishAttempt({ runId: third!.run.id, workerId: 'w', attempt: 1, end: { outcome: 'succeeded', fingerprints: [fingerprint('k', 'v2')] } })
+        assert.deepEqual([await store.fingerprintMatches('k', 'v1', now), await store.fingerprintMatches('k', 'v2', now)], [false, true])
+        assert.equal(o!.runIds.length, 2)
+      }))
+
     it('acknowledges a repeated delivery as a duplicate and creates no run', () =>
       withStore(async (store) => {
         const input = item([run('a')])

@@ -64,9 +64,21 @@ export interface ClaimedRun {
 }
 
 export type AttemptEnd =
-  | { outcome: 'succeeded' }
+  /** `fingerprints`: what the run asked to remember (loop suppression), written only with its success. */
+  | { outcome: 'succeeded'; fingerprints?: Fingerprint[] }
   | { outcome: 'failed'; error: Error; retryAt: number }
   | { outcome: 'dead'; error: Error }
+
+/**
+ * Loop suppression for two-way sync: a digest of what an action wrote to a system, kept under a
+ * key (`product:<sku>`) until `expiresAt`, so that the system's echo of that write can be known.
+ */
+export interface Fingerprint {
+  key: string
+  digest: string
+  /** Epoch ms. */
+  expiresAt: number
+}
 
 export interface FinishAttempt {
   runId: number
@@ -197,6 +209,8 @@ export interface Store {
   listAttempts(runId: number): Promise<Attempt[]>
   runsForEvent(eventSeq: number): Promise<Run[]>
   countRunsByState(): Promise<Record<RunState, number>>
+  /** True when `digest` is the unexpired fingerprint recorded under `key` (see {@link Fingerprint}). */
+  fingerprintMatches?(key: string, digest: string, now: number): Promise<boolean>
 
   /**
    * Optional: calls `listener` when another process sharing this store commits runs that may be

@@ -5,6 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite'
 import type { ClaimedRun, ClaimRequest, FinishAttempt } from '../store.ts'
+import type { makeFingerprints } from './fingerprints.ts'
 import type { GroupCommit } from './group-commit.ts'
 import { RUN_SELECT, toEvent, toRun, type Row } from './rows.ts'
 
@@ -14,7 +15,7 @@ const LEASE_LOST_ON_LAST_ATTEMPT =
 /** Claims and outcomes are not acknowledged to anyone: no fsync of their own (see group-commit.ts). */
 const WORKER_BOOKKEEPING = { durable: false }
 
-export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit) {
+export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit, fingerprints: ReturnType<typeof makeFingerprints>) {
   // A run whose process died on its last attempt must not run again: it may be what kills it.
   const buryAbandonedLastAttempts = db.prepare(/* sql */ `
     UPDATE runs SET state = 'dead', lease_expires_at = NULL, worker_id = NULL,
@@ -104,6 +105,7 @@ export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit) {
         message: error ? error.message : null,
         stack: error?.stack ?? null,
       })
+      if (end.outcome === 'succeeded' && end.fingerprints?.length && Number(changed) === 1) fingerprints.record(end.fingerprints, now)
       return Number(changed) === 1
     }, WORKER_BOOKKEEPING)
   }

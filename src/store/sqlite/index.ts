@@ -13,6 +13,7 @@ import { DatabaseSync } from 'node:sqlite'
 import type { Store } from '../store.ts'
 import { makeRunLifecycle } from './claim.ts'
 import { makeExternalCalls } from './external-calls.ts'
+import { makeFingerprints } from './fingerprints.ts'
 import { GroupCommit } from './group-commit.ts'
 import { makeIngest } from './ingest.ts'
 import { migrations } from './migrations.ts'
@@ -50,11 +51,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.exec('PRAGMA foreign_keys = ON')
   migrate(db)
 
+  const fingerprints = makeFingerprints(db)
   const commits = new GroupCommit(db, options.groupCommitWindowMs ?? 0, options.synchronous ?? 'full')
   return {
     kind: 'sqlite',
     ingest: makeIngest(db, commits),
-    ...makeRunLifecycle(db, commits),
+    ...makeRunLifecycle(db, commits, fingerprints),
+    fingerprintMatches: fingerprints.fingerprintMatches,
     ...makeQueries(db, commits),
     ...makeExternalCalls(db, commits),
     async ping() {

@@ -83,4 +83,16 @@ export const migrations: { version: number; sql: string }[] = [
       CREATE INDEX external_calls_input_digest ON external_calls (input_digest, id);
     `,
   },
+  {
+    version: 3,
+    sql: /* sql */ `
+      -- Loop suppression (ctx.loopGuard): one fingerprint per key, replaced by each newer one.
+      CREATE TABLE fingerprints (
+        key TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX fingerprints_expires_at ON fingerprints (expires_at);
+    `,
+  },
 ]

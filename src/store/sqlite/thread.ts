@@ -35,6 +35,7 @@ const METHODS = [
   'listAttempts',
   'runsForEvent',
   'countRunsByState',
+  'fingerprintMatches',
   'ping',
   'recordExternalCalls',
   'listExternalCalls',
