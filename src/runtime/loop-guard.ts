@@ -11,7 +11,6 @@
  * starter kit's breaker).
  */
 import { createHash } from 'node:crypto'
-import { PermanentError } from '../core/errors.ts'
 import type { Fingerprint, Store } from '../store/store.ts'
 
 export const DEFAULT_FINGERPRINT_TTL_MS = 60_000
@@ -34,8 +33,7 @@ export function fingerprintOf(value: unknown): string {
 /** A guard for one attempt; `remembered` collects what it asked to record. */
 export function makeLoopGuard(store: Store, remembered: Fingerprint[]): LoopGuard {
   return {
-    async isEcho(key, value) {
-      if (!store.fingerprintMatches) throw new PermanentError(`ctx.loopGuard: the ${store.kind} store does not keep fingerprints`)
+    isEcho(key, value) {
       return store.fingerprintMatches(key, fingerprintOf(value), Date.now())
     },
     remember(key, value, { ttlMs = DEFAULT_FINGERPRINT_TTL_MS } = {}) {

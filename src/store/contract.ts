@@ -93,8 +93,6 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
 
     it('keeps a fingerprint only with a success, until it expires, the newest per key', () =>
       withStore(async (store) => {
-        // Optional in the contract while a store lacks it; then ctx.loopGuard says so plainly.
-        if (!store.fingerprintMatches) return
         const [o] = await store.ingest([item([run('a'), run('b')])])
         const [first, second] = await store.claimRuns({ workerId: 'w', action: 'a', limit: 1, leaseMs: 60_000 }).then(async (a) => [
           a[0]!,

@@ -210,7 +210,7 @@ export interface Store {
   runsForEvent(eventSeq: number): Promise<Run[]>
   countRunsByState(): Promise<Record<RunState, number>>
   /** True when `digest` is the unexpired fingerprint recorded under `key` (see {@link Fingerprint}). */
-  fingerprintMatches?(key: string, digest: string, now: number): Promise<boolean>
+  fingerprintMatches(key: string, digest: string, now: number): Promise<boolean>
 
   /**
    * Optional: calls `listener` when another process sharing this store commits runs that may be
@@ -230,7 +230,7 @@ export interface Store {
    * Optional: stores a batch of external resource calls. The runtime calls it off the response
    * path (queued, in batches), so it need not be fast, and it needs no fsync of its own: a record
    * lost to power loss costs no answer. A store without it records nothing; the runtime still
-   * answers, counts and logs. Implemented by SQLite; other stores may add it later.
+   * answers, counts and logs. Implemented by both stores.
    *
    * @example
    * await store.recordExternalCalls?.([{ resource: 'price', kind: 'commerce-layer/price', startedAt: Date.now(), durationMs: 3.2,

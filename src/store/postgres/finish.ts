@@ -81,17 +81,38 @@ export function makeFinish(pool: Pool, s: string, schema: string, commits: Group
     },
   }
 
+  // Loop suppression: written with the run's success, in its transaction (see ../sqlite/fingerprints.ts).
+  const upsertFingerprints = statement(schema, 'fpupsert', /* sql */ `
+    INSERT INTO ${s}.fingerprints (key, digest, expires_at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+    ON CONFLICT (key) DO UPDATE SET digest = excluded.digest, expires_at = excluded.expires_at`)
+  const sweepFingerprints = statement(schema, 'fpsweep', /* sql */ `
+    DELETE FROM ${s}.fingerprints WHERE key IN (SELECT key FROM ${s}.fingerprints WHERE expires_at <= $1 LIMIT 100)`)
+
   function finishAttempt(finish: FinishAttempt): Promise<boolean> {
     const { runId, workerId, attempt, end } = finish
+    const fingerprints = end.outcome === 'succeeded' ? (end.fingerprints ?? []) : []
     const alone = async (client: PoolClient) => {
       const now = Date.now()
       const { state, runAt, message, stack } = finishValues(finish, now)
       const changed = await client.query(finishRun([runId, workerId, attempt, now, state, runAt, message]))
       // The attempt happened either way; if the lease was lost a reclaim already closed it.
       await client.query(finishAttemptRow([runId, attempt, now, end.outcome, message, stack]))
+      if (fingerprints.length > 0 && changed.rowCount === 1) {
+        await client.query(upsertFingerprints([fingerprints.map((f) => f.key), fingerprints.map((f) => f.digest), fingerprints.map((f) => f.expiresAt)]))
+        await client.query(sweepFingerprints([now]))
+      }
       return changed.rowCount === 1
     }
-    return commits.write(alone, { with: batched, input: finish })
+    // A finish with fingerprints writes more than the batched statement does: it goes alone.
+    return fingerprints.length > 0 ? commits.write(alone) : commits.write(alone, { with: batched, input: finish })
+  }
+
+  const selectFingerprint = statement(schema, 'fpselect', /* sql */ `
+    SELECT 1 FROM ${s}.fingerprints WHERE key = $1 AND digest = $2 AND expires_at > $3`)
+
+  async function fingerprintMatches(key: string, digest: string, now: number): Promise<boolean> {
+    return (await pool.query(selectFingerprint([key, digest, now]))).rowCount === 1
   }
 
   // An attempt cut short by shutdown is not the run's fault: give the attempt back. Released runs
@@ -123,5 +144,5 @@ export function makeFinish(pool: Pool, s: string, schema: string, commits: Group
     return next === null ? null : Number(next)
   }
 
-  return { finishAttempt, releaseRuns, nextRunAt }
+  return { finishAttempt, releaseRuns, nextRunAt, fingerprintMatches }
 }

@@ -8,6 +8,7 @@
  * - claims from many processes at once use `FOR UPDATE SKIP LOCKED` and a lock per ordering key
  *   (`claim.ts` says why);
  * - commits that make runs claimable NOTIFY the other processes' workers (`notify.ts`);
+ * - external resource calls are recorded without waiting for a WAL flush (`external-calls.ts`);
  * - every table lives in one schema (`?schema=`, default `storehook`), created and migrated at
  *   open under an advisory lock (`migrations.ts`), so processes starting together migrate once.
  */
@@ -16,6 +17,7 @@ import pg from 'pg'
 import type { Store } from '../store.ts'
 import { makeClaim } from './claim.ts'
 import { explainOpenError, parsePostgresUrl } from './config.ts'
+import { makeExternalCalls } from './external-calls.ts'
 import { makeFinish } from './finish.ts'
 import { GroupCommit } from './group-commit.ts'
 import { makeIngest } from './ingest.ts'
@@ -98,6 +100,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     claimRuns: makeClaim(pool, s, schema),
     ...makeFinish(pool, s, schema, commits),
     ...makeQueries(pool, s, schema, commits),
+    ...makeExternalCalls(pool, s),
     onRunsAvailable(listener) {
       const { ready, unsubscribe } = channel.subscribe(listener)
       listening = ready

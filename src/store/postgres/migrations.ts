@@ -77,6 +77,43 @@ export const migrations: { version: number; sql: (s: string) => string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: (s) => /* sql */ `
+      -- Calls to external resources (POST /external/<name>), recorded in batches off the response
+      -- path; the same columns as SQLite's, so storehook db copy carries them over. No CHECK on
+      -- outcome or fallback: new values must not need a migration. The answer stays text, not
+      -- json: it is kept as sent, and a record that is not JSON must still be storable.
+      CREATE TABLE ${s}.external_calls (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        resource text NOT NULL,
+        kind text NOT NULL,
+        started_at bigint NOT NULL,
+        duration_ms double precision NOT NULL,
+        input_digest text NOT NULL,
+        status integer NOT NULL,
+        outcome text NOT NULL,
+        fallback text NOT NULL,
+        answer text NOT NULL,
+        error text
+      );
+      CREATE INDEX external_calls_resource ON ${s}.external_calls (resource, id);
+      CREATE INDEX external_calls_started_at ON ${s}.external_calls (started_at);
+      CREATE INDEX external_calls_input_digest ON ${s}.external_calls (input_digest, id);
+    `,
+  },
+  {
+    version: 3,
+    sql: (s) => /* sql */ `
+      -- Loop suppression (ctx.loopGuard): one fingerprint per key, replaced by each newer one.
+      CREATE TABLE ${s}.fingerprints (
+        key text PRIMARY KEY,
+        digest text NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX fingerprints_expires_at ON ${s}.fingerprints (expires_at);
+    `,
+  },
 ]
 
 export const LATEST_VERSION = migrations.at(-1)!.version

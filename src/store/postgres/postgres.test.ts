@@ -10,7 +10,7 @@ import { openStore } from '../open.ts'
 import type { IngestItem, Store } from '../store.ts'
 import { parsePostgresUrl } from './config.ts'
 import { openPostgresStore, type PostgresStore } from './index.ts'
-import { migrate } from './migrations.ts'
+import { migrate, migrations } from './migrations.ts'
 
 const server = await usePostgres()
 const admin = new pg.Pool({ connectionString: server.url, max: 10 })
@@ -59,11 +59,12 @@ describe('PostgreSQL store: opening', () => {
     const clients = await Promise.all(Array.from({ length: 6 }, () => admin.connect()))
     try {
       const applied = await Promise.all(clients.map((client) => migrate(client, schema)))
-      assert.deepEqual(applied.flat(), [1], 'exactly one migrator applied version 1')
+      const versions = migrations.map((m) => m.version)
+      assert.deepEqual(applied.flat(), versions, 'exactly one migrator applied each version')
       const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore({ url: server.url, schema })))
       await Promise.all(stores.map((s) => s.close()))
       const { rows } = await admin.query(`SELECT version FROM "${schema}".migrations`)
-      assert.deepEqual(rows.map((r) => r.version), [1])
+      assert.deepEqual(rows.map((r) => r.version).sort((a, b) => a - b), versions)
     } finally {
       for (const client of clients) client.release()
       await dropSchema(schema)
@@ -81,7 +82,7 @@ describe('PostgreSQL store: opening', () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
         [schema],
       )
-      assert.deepEqual(rows.map((r) => r.table_name), ['attempts', 'events', 'migrations', 'runs'])
+      assert.deepEqual(rows.map((r) => r.table_name), ['attempts', 'events', 'external_calls', 'fingerprints', 'migrations', 'runs'])
       assert.equal((await admin.query(`SELECT count(*)::int AS n FROM "${schema}".events`)).rows[0].n, 1)
     } finally {
       await store.close()

@@ -1,0 +1,107 @@
+/**
+ * @module
+ * External resource calls on PostgreSQL: the same records and reads as SQLite's
+ * (`../sqlite/external-calls.ts`). A batch is one multi-row INSERT in its own transaction with
+ * `synchronous_commit` off, the counterpart of SQLite's write without an fsync: a record lost to a
+ * server crash costs no answer, and the runtime's recorder writes off the response path anyway.
+ * It does not go through group commit, so a batch of records never delays an event's
+ * acknowledgement by riding in (and lengthening) the ingest transaction.
+ */
+import type { Pool } from 'pg'
+import { pageSize, type ExternalCall, type ExternalCallFilter, type ExternalCallOutcome, type ExternalFallback, type NewExternalCall } from '../store.ts'
+import type { Row } from './rows.ts'
+
+/** PostgreSQL refuses NUL in `text`; a handler's error message is the one field it could come from. */
+const text = (value: string) => (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value)
+
+/** `s` is the quoted schema name. */
+export function makeExternalCalls(pool: Pool, s: string) {
+  // One statement for the whole batch: each column travels as one array, rows keep their order
+  // (WITH ORDINALITY), so ids grow in the order the calls were pushed, as on SQLite.
+  const insertSql = /* sql */ `
+    INSERT INTO ${s}.external_calls (resource, kind, started_at, duration_ms, input_digest, status, outcome, fallback, answer, error)
+    SELECT resource, kind, started_at, duration_ms, input_digest, status, outcome, fallback, answer, error
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[])
+      WITH ORDINALITY AS u (resource, kind, started_at, duration_ms, input_digest, status, outcome, fallback, answer, error, n)
+    ORDER BY n`
+
+  return {
+    async recordExternalCalls(calls: NewExternalCall[]): Promise<void> {
+      if (calls.length === 0) return
+      const columns: unknown[][] = Array.from({ length: 10 }, () => [])
+      for (const c of calls) {
+        const row = [
+          c.resource,
+          c.kind,
+          // bigint refuses a fraction; the runtime gives whole ms, a caller might not.
+          Math.round(c.startedAt),
+          c.durationMs,
+          c.inputDigest,
+          c.status,
+          c.outcome,
+          c.fallback,
+          text(c.answer),
+          c.error === null ? null : text(c.error),
+        ]
+        row.forEach((value, i) => columns[i]!.push(value))
+      }
+      const client = await pool.connect()
+      let broken: Error | undefined
+      try {
+        await client.query('BEGIN; SET LOCAL synchronous_commit = off')
+        await client.query(insertSql, columns)
+        await client.query('COMMIT')
+      } catch (error) {
+        broken = error as Error
+        await client.query('ROLLBACK').catch(() => {})
+        throw error
+      } finally {
+        // A connection whose transaction state is unknown is not given back to the pool.
+        client.release(broken)
+      }
+    },
+
+    async listExternalCalls(filter: ExternalCallFilter): Promise<ExternalCall[]> {
+      const clauses: string[] = []
+      const params: unknown[] = []
+      const add = (column: string, op: string, value: unknown) => {
+        params.push(value)
+        clauses.push(`${column} ${op} $${params.length}`)
+      }
+      if (filter.resource !== undefined) add('resource', '=', filter.resource)
+      if (filter.outcome !== undefined) add('outcome', '=', filter.outcome)
+      if (filter.fallback !== undefined) add('fallback', '=', filter.fallback)
+      if (filter.inputDigest !== undefined) add('input_digest', '=', filter.inputDigest)
+      // Integer columns refuse a fraction; for `>=` and `<` the next integer up selects the same rows.
+      if (filter.since !== undefined) add('started_at', '>=', Math.ceil(filter.since))
+      if (filter.until !== undefined) add('started_at', '<', Math.ceil(filter.until))
+      if (filter.beforeId !== undefined) add('id', '<', Math.ceil(filter.beforeId))
+      const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''
+      const sql = `SELECT id, resource, kind, started_at, duration_ms, input_digest, status, outcome, fallback, answer, error
+        FROM ${s}.external_calls ${where} ORDER BY id DESC LIMIT ${pageSize(filter.limit)}`
+      return (await pool.query<Row>(sql, params)).rows.map(toExternalCall)
+    },
+  }
+}
+
+function toExternalCall(row: Row): ExternalCall {
+  let answer: unknown = row.answer
+  try {
+    answer = JSON.parse(String(row.answer))
+  } catch {
+    // Kept as text: a record is evidence, even when it is not JSON.
+  }
+  return {
+    id: Number(row.id),
+    resource: String(row.resource),
+    kind: String(row.kind),
+    startedAt: Number(row.started_at),
+    durationMs: Number(row.duration_ms),
+    inputDigest: String(row.input_digest),
+    status: Number(row.status),
+    outcome: row.outcome as ExternalCallOutcome,
+    fallback: row.fallback as ExternalFallback,
+    answer,
+    error: row.error === null ? null : String(row.error),
+  }
+}
