@@ -11,8 +11,12 @@
  *    then open loop against storehook at half of its measured saturation throughput, for its
  *    p50/p99 ack latency; then the baseline again at that same rate, the floor this machine and
  *    generator set for latency;
- * 4. storehook is killed with SIGKILL (no clean shutdown) and the SQLite file is opened to check
+ * 4. storehook is killed with SIGKILL (no clean shutdown) and the store's tables are read to check
  *    that every request acknowledged with 200 is stored, each with its run.
+ *
+ * `--db postgres` runs storehook on PostgreSQL instead: a throwaway cluster started from the
+ * installed server binaries with fsync on (or DATABASE_URL), or `--db postgres://…` for a given
+ * server (a fresh schema, dropped afterwards). The server shares the 2 cores with the rest.
  *
  * Targets (2-core machine): storehook/baseline ≥ 0.5; p99 ≤ 10 ms at half load. A missed target
  * prints MISS; only errors (a child failing, an acknowledged event missing) exit non-zero.
@@ -21,19 +25,22 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import {
+  benchDatabase,
   cpuSeconds,
+  drain,
   fmt,
   machine,
   parseFlags,
   spawnNode,
+  openProbe,
   stopChild,
   table,
   verdict,
   waitForLine,
+  type BenchDatabase,
   type Child,
   type LatencySummary,
 } from './lib.ts'
@@ -54,6 +61,8 @@ const flags = parseFlags(process.argv.slice(2), {
   /** Seconds to wait for the worker to finish the runs created under load. */
   'drain-timeout': 120,
   keep: 0,
+  /** The store: `sqlite` (default), `postgres` (a throwaway cluster, fsync on) or a postgres:// URL. */
+  db: 'sqlite',
 })
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
@@ -118,22 +127,6 @@ async function load(name: string, server: Child, url: string, options: { rate: n
   return phase
 }
 
-const UNFINISHED = `SELECT count(*) AS n FROM runs WHERE state IN ('pending', 'running', 'retrying')`
-
-/** Waits until the worker has finished every run; returns the backlog found first and the seconds it took. */
-async function drain(db: DatabaseSync): Promise<{ backlog: number; seconds: number }> {
-  const count = db.prepare(UNFINISHED)
-  const t0 = performance.now()
-  const backlog = Number((count.get() as { n: number }).n)
-  let left = backlog
-  while (left > 0) {
-    if (performance.now() - t0 > flags['drain-timeout'] * 1000) throw new Error(`${left} runs still unfinished after ${flags['drain-timeout']} s`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    left = Number((count.get() as { n: number }).n)
-  }
-  return { backlog, seconds: (performance.now() - t0) / 1000 }
-}
-
 function readAcked(file: string): string[] {
   const text = readFileSync(file, 'utf8')
   return text === '' ? [] : text.split('\n')
@@ -141,9 +134,12 @@ function readAcked(file: string): string[] {
 
 let exitCode = 0
 const children: Child[] = []
+let database: BenchDatabase | undefined
 try {
   console.log(`storehook ingest bench: ${flags.connections} connections, ${flags.warmup} s warm-up + ${flags.duration} s measured per phase`)
-  console.log(`machine: ${machine()}\n`)
+  console.log(`machine: ${machine()}`)
+  database = await benchDatabase(flags.db, tmp)
+  console.log(`store: ${database.where}\n`)
 
   // ---- baseline ------------------------------------------------------------------------------
   let baseline: Phase | undefined
@@ -162,20 +158,20 @@ try {
     BENCH_LOG_LEVEL: String(flags['log-level']),
     BENCH_SYNCHRONOUS: String(flags.synchronous),
     BENCH_ACTIONS: flags.actions ? '1' : '0',
+    BENCH_DB: database.url,
   })
   children.push(server.child)
-  const dbPath = server.db!
-  const probe = new DatabaseSync(dbPath, { readOnly: true })
+  const probe = await openProbe(database.url)
 
   const saturation = await load('storehook, saturation', server.child, server.url, { rate: 0, prefix: 'sat', ackedOut: join(tmp, 'sat.acked') })
-  const satDrain = await drain(probe)
+  const satDrain = await drain(probe, flags['drain-timeout'])
   console.log(`  worker backlog after saturation: ${satDrain.backlog} runs, finished in ${fmt(satDrain.seconds)} s`)
 
   const halfRate = flags['half-rate'] || Math.max(1, Math.round(saturation.rps / 2))
   const half = await load(`storehook, ${halfRate} req/s`, server.child, server.url, { rate: halfRate, prefix: 'half', ackedOut: join(tmp, 'half.acked') })
-  const halfDrain = await drain(probe)
+  const halfDrain = await drain(probe, flags['drain-timeout'])
   console.log(`  worker backlog after half load: ${halfDrain.backlog} runs, finished in ${fmt(halfDrain.seconds)} s`)
-  probe.close()
+  await probe.close()
   // No clean shutdown: only what was committed before each 200 can be in the file.
   await stopChild(server.child, 'SIGKILL')
 
@@ -189,16 +185,10 @@ try {
   }
 
   // ---- every acknowledged event is stored (storehook was stopped with SIGKILL) ------------------
-  const db = new DatabaseSync(dbPath)
+  const after = await openProbe(database.url)
   const acked = [...readAcked(join(tmp, 'sat.acked')), ...readAcked(join(tmp, 'half.acked'))]
-  const findEvent = db.prepare(`SELECT seq FROM events WHERE source = 'bench' AND id = ?`)
-  const missing = acked.filter((id) => findEvent.get(id) === undefined)
-  const stored = Number((db.prepare(`SELECT count(*) AS n FROM events`).get() as { n: number }).n)
-  const withoutRun = Number(
-    (db.prepare(`SELECT count(*) AS n FROM events e WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_seq = e.seq)`).get() as { n: number }).n,
-  )
-  const succeeded = Number((db.prepare(`SELECT count(*) AS n FROM runs WHERE state = 'succeeded'`).get() as { n: number }).n)
-  db.close()
+  const { missing, stored, withoutRun, succeeded } = await after.check('bench', acked)
+  await after.close()
   const correct = missing.length === 0 && (withoutRun === 0 || !flags.actions)
 
   // ---- report --------------------------------------------------------------------------------
@@ -243,6 +233,7 @@ try {
   exitCode = 1
 } finally {
   for (const child of children) await stopChild(child, 'SIGKILL', 1000)
+  await database?.close()
   if (flags.keep) console.log(`kept ${tmp}`)
   else rmSync(tmp, { recursive: true, force: true })
 }

@@ -1,10 +1,11 @@
 /**
  * @module
  * Small helpers shared by the bench scripts: flags, percentiles, child processes that announce
- * readiness with one JSON line, /proc readings and plain-text tables. No dependencies.
+ * readiness with one JSON line, /proc readings, plain-text tables, and the database a bench runs on
+ * (SQLite, or PostgreSQL: a throwaway cluster or a given server) with a probe reading its tables.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { createInterface } from 'node:readline'
 
@@ -148,3 +149,167 @@ export function table(rows: string[][]): string {
 
 export const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
 export const verdict = (met: boolean) => (met ? 'PASS' : 'MISS')
+
+// ---- Stores under test -------------------------------------------------------------------------
+
+export interface BenchDatabase {
+  /** `sqlite:PATH` or `postgres://…?schema=NAME` (a fresh schema), as `--db` takes it. */
+  url: string
+  kind: 'sqlite' | 'postgres'
+  /** Where it is, for the report (never a password). */
+  where: string
+  /** Drops the schema (PostgreSQL) and stops the throwaway server if this bench started one. */
+  close(): Promise<void>
+}
+
+/**
+ * The database a bench runs on, from its `--db` flag:
+ * - `''` or `sqlite`: a SQLite file `storehook.db` in `dir`;
+ * - `postgres`: a throwaway cluster from the installed server binaries (`test/postgres-cluster.ts`)
+ *   with fsync on, as a production server runs (tests run theirs with fsync off), or DATABASE_URL;
+ * - `postgres://…`: that server, in a fresh schema dropped afterwards (the database is left as it was).
+ * Call `close()` when done; a throwaway cluster is also stopped if the bench exits without it.
+ */
+export async function benchDatabase(spec: string, dir: string): Promise<BenchDatabase> {
+  if (spec === '' || spec === 'sqlite') {
+    const path = `${dir}/storehook.db`
+    return { url: `sqlite:${path}`, kind: 'sqlite', where: `SQLite file ${path}`, close: async () => {} }
+  }
+  let server: { url: string; stop(): Promise<void> }
+  if (spec === 'postgres') {
+    const { startPostgres } = await import('../test/postgres-cluster.ts')
+    server = await startPostgres({ durable: true })
+  } else if (/^postgres(ql)?:\/\//.test(spec)) {
+    server = { url: spec, stop: async () => {} }
+  } else {
+    throw new Error(`--db ${spec}: expected sqlite, postgres (a throwaway cluster) or a postgres:// URL`)
+  }
+  const schema = `bench_${process.pid}_${Date.now().toString(36)}`
+  const url = new URL(server.url)
+  url.searchParams.set('schema', schema)
+  return {
+    url: url.toString(),
+    kind: 'postgres',
+    where: `PostgreSQL ${url.host}${url.pathname}${spec === 'postgres' ? ' (throwaway cluster, fsync on)' : ''}, schema ${schema}`,
+    async close() {
+      await withPostgres(server.url, (pool) => pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(() => {})
+      await server.stop()
+    },
+  }
+}
+
+/** Runs `body` with a small `pg` pool on `url`. */
+async function withPostgres<T>(url: string, body: (pool: import('pg').Pool) => Promise<T>): Promise<T> {
+  const pool = await pgPool(url)
+  try {
+    return await body(pool)
+  } finally {
+    await pool.end()
+  }
+}
+
+/** A small `pg` pool on a `--db` URL, without the parameters only storehook reads. */
+async function pgPool(url: string): Promise<import('pg').Pool> {
+  const { default: pg } = await import('pg')
+  const clean = new URL(url)
+  clean.searchParams.delete('schema')
+  clean.searchParams.delete('pool_max')
+  const pool = new pg.Pool({ connectionString: clean.toString(), max: 2 })
+  // The server may go first (a throwaway cluster stopping); idle connections must not crash the bench.
+  pool.on('error', () => {})
+  return pool
+}
+
+export interface StoreProbe {
+  /** Runs not yet finished (pending, retrying, running). */
+  unfinished(): Promise<number>
+  /** Which of `ids` (events of `source`) are not stored, and totals for the report. */
+  check(source: string, ids: string[]): Promise<{ missing: string[]; stored: number; withoutRun: number; succeeded: number }>
+  close(): Promise<void>
+}
+
+/** Reads a store's tables directly (not through storehook), to check what a bench's server did. */
+export async function openProbe(db: string): Promise<StoreProbe> {
+  const checkSql = (t: (name: string) => string) => ({
+    stored: `SELECT count(*) AS n FROM ${t('events')}`,
+    withoutRun: `SELECT count(*) AS n FROM ${t('events')} e WHERE NOT EXISTS (SELECT 1 FROM ${t('runs')} r WHERE r.event_seq = e.seq)`,
+    succeeded: `SELECT count(*) AS n FROM ${t('runs')} WHERE state = 'succeeded'`,
+    unfinished: `SELECT count(*) AS n FROM ${t('runs')} WHERE state IN ('pending', 'running', 'retrying')`,
+  })
+  if (db.startsWith('sqlite:')) {
+    const { DatabaseSync } = await import('node:sqlite')
+    // Read-write (though it only reads): after a SIGKILL the first connection may have to recover the WAL.
+    const file = new DatabaseSync(db.slice('sqlite:'.length))
+    const sql = checkSql((name) => name)
+    const count = (text: string) => Number((file.prepare(text).get() as { n: number }).n)
+    return {
+      unfinished: async () => count(sql.unfinished),
+      async check(source, ids) {
+        const find = file.prepare(`SELECT 1 FROM events WHERE source = ? AND id = ?`)
+        const missing = ids.filter((id) => find.get(source, id) === undefined)
+        return { missing, stored: count(sql.stored), withoutRun: count(sql.withoutRun), succeeded: count(sql.succeeded) }
+      },
+      close: async () => file.close(),
+    }
+  }
+  const schema = new URL(db).searchParams.get('schema') ?? 'storehook'
+  const pool = await pgPool(db)
+  const sql = checkSql((name) => `"${schema}".${name}`)
+  const count = async (text: string) => Number((await pool.query<{ n: string }>(text)).rows[0]!.n)
+  return {
+    unfinished: () => count(sql.unfinished),
+    async check(source, ids) {
+      const { rows } = await pool.query<{ id: string }>(
+        `SELECT x.id FROM unnest($1::text[]) AS x (id) WHERE NOT EXISTS (SELECT 1 FROM "${schema}".events e WHERE e.source = $2 AND e.id = x.id)`,
+        [ids, source],
+      )
+      return { missing: rows.map((r) => r.id), stored: await count(sql.stored), withoutRun: await count(sql.withoutRun), succeeded: await count(sql.succeeded) }
+    },
+    close: () => pool.end(),
+  }
+}
+
+/** Waits until the store has no unfinished run; returns the backlog found first and the seconds it took. */
+export async function drain(probe: StoreProbe, timeoutS: number): Promise<{ backlog: number; seconds: number }> {
+  const t0 = performance.now()
+  const backlog = await probe.unfinished()
+  let left = backlog
+  while (left > 0) {
+    if (performance.now() - t0 > timeoutS * 1000) throw new Error(`${left} runs still unfinished after ${timeoutS} s`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    left = await probe.unfinished()
+  }
+  return { backlog, seconds: (performance.now() - t0) / 1000 }
+}
+
+/**
+ * CPU seconds used so far by the PostgreSQL server listening on `port` on this machine: its
+ * postmaster (found by the `port=` in its command line, as the throwaway cluster starts it) and
+ * every child (backends, WAL writer, checkpointer). NaN when no such server runs here.
+ */
+export function postgresCpuSeconds(port: number): number {
+  const pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
+  const read = (pid: string, file: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/${file}`, 'utf8')
+    } catch {
+      return '' // gone meanwhile
+    }
+  }
+  const postmaster = pids.find((pid) => read(pid, 'comm').trim() === 'postgres' && read(pid, 'cmdline').split('\0').includes(`port=${port}`))
+  if (!postmaster) return NaN
+  let total = 0
+  for (const pid of pids) {
+    const stat = read(pid, 'stat')
+    if (!stat) continue
+    const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]
+    if (pid === postmaster || ppid === postmaster) {
+      try {
+        total += cpuSeconds(Number(pid))
+      } catch {
+        // exited between the two reads
+      }
+    }
+  }
+  return total
+}

@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander'
 import { ConfigError } from '../core/errors.ts'
+import { registerDbCommands } from './db-copy.ts'
+import { registerMigrateCommand } from './migrate.ts'
 import { registerRunsCommands } from './runs.ts'
 import { registerSimulateCommand } from './simulate.ts'
 import { registerStartCommand } from './start.ts'
@@ -14,6 +16,8 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
   registerStartCommand(program)
   registerRunsCommands(program)
+  registerMigrateCommand(program)
+  registerDbCommands(program)
   registerSimulateCommand(program)
   try {
     await program.parseAsync(argv)

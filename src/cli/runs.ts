@@ -2,7 +2,7 @@
  * @module
  * `storehook runs list|show|replay`: the same store the runtime uses, opened directly, so they
  * work whether or not the runtime is up. A replay is picked up by a running worker at its next
- * poll.
+ * poll on SQLite, and at once on PostgreSQL (LISTEN/NOTIFY).
  */
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
@@ -32,7 +32,11 @@ export function registerRunsCommands(program: Command): void {
   const withStore = (command: Command) =>
     command
       .option('--project <dir>', 'project directory', '.')
-      .option('--db <url>', 'sqlite:PATH (default: sqlite:<project>/.storehook/storehook.db)', process.env.STOREHOOK_DB)
+      .option(
+        '--db <url>',
+        'the store the runtime uses: sqlite:PATH or postgres://…[?schema=NAME] (default: $STOREHOOK_DB, else sqlite:<project>/.storehook/storehook.db)',
+        process.env.STOREHOOK_DB,
+      )
       .option('--json', 'print JSON for scripts')
   const withFilters = (command: Command) =>
     command

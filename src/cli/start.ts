@@ -14,7 +14,12 @@ export function registerStartCommand(program: Command): void {
     .option('--project <dir>', 'project directory', '.')
     .option('--port <n>', 'port to listen on, 0 picks a free one (default: $PORT or 3000)', parsePort)
     .option('--host <host>', 'interface to listen on', process.env.STOREHOOK_HOST ?? '127.0.0.1')
-    .option('--db <url>', 'sqlite:PATH or postgres://… (default: sqlite:<project>/.storehook/storehook.db)', process.env.STOREHOOK_DB)
+    .option(
+      '--db <url>',
+      'sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME&pool_max=N] to share one database between ' +
+        'processes (default: $STOREHOOK_DB, else sqlite:<project>/.storehook/storehook.db)',
+      process.env.STOREHOOK_DB,
+    )
     .action(async (options: { project: string; port?: number; host: string; db?: string }) => {
       const port = options.port ?? portFromEnv()
       // Loaded here, not at the top: `storehook runs …` needs none of the server and starts twice as fast.

@@ -29,16 +29,28 @@ export interface OpenStoreOptions extends Omit<SqliteStoreOptions, 'path'> {
  */
 export async function openStore(url: string | undefined, options: OpenStoreOptions): Promise<Store> {
   const { projectDir, postgres, ...sqliteOptions } = options
-  if (url === undefined || url === '') return openThreadedSqliteStore({ ...sqliteOptions, path: join(projectDir, DEFAULT_SQLITE_PATH) })
+  const path = sqlitePathOf(url, projectDir)
+  if (path !== null) return openThreadedSqliteStore({ ...sqliteOptions, path })
+  // Loaded only when asked for, so an embedded installation never loads `pg`.
+  const { openPostgresStore } = await import('./postgres/index.ts')
+  return openPostgresStore({ ...postgres, url: url! })
+}
+
+/**
+ * The absolute SQLite file a `--db` value names (the project's default file when it is empty), or
+ * null for a `postgres://` URL. For commands that work on the file itself (`migrate`, `db copy`).
+ *
+ * @throws ConfigError naming `--db` for anything else
+ * @example
+ * sqlitePathOf('sqlite:data/x.db', '.') // '/current/dir/data/x.db'
+ */
+export function sqlitePathOf(url: string | undefined, projectDir: string, flag = '--db'): string | null {
+  if (url === undefined || url === '') return resolve(projectDir, DEFAULT_SQLITE_PATH)
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
-    if (path === '') throw new ConfigError(`--db ${url}: expected sqlite:PATH`)
-    return openThreadedSqliteStore({ ...sqliteOptions, path: isAbsolute(path) ? path : resolve(path) })
+    if (path === '') throw new ConfigError(`${flag} ${url}: expected sqlite:PATH`)
+    return isAbsolute(path) ? path : resolve(path)
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    // Loaded only when asked for, so an embedded installation never loads `pg`.
-    const { openPostgresStore } = await import('./postgres/index.ts')
-    return openPostgresStore({ ...postgres, url })
-  }
-  throw new ConfigError(`--db ${url}: expected sqlite:PATH or postgres://…`)
+  if (/^postgres(ql)?:\/\//.test(url)) return null
+  throw new ConfigError(`${flag} ${url}: expected sqlite:PATH or postgres://…`)
 }
