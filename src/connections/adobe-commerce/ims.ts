@@ -15,6 +15,7 @@
 import { z } from 'zod'
 import type { OutboundCall } from '../connection.ts'
 import { httpConnection, TargetResponseError, TargetUnreachableError } from '../http/index.ts'
+import { makeTokenCache, parseJson, refreshAt, type CachedToken } from '../token-cache.ts'
 
 /** Adobe's production IMS endpoint for the `client_credentials` grant. */
 export const DEFAULT_IMS_TOKEN_URL = 'https://ims-na1.adobelogin.com/ims/token/v3'
@@ -113,11 +114,6 @@ export interface ImsAuth {
   secrets(): string[]
 }
 
-interface CachedToken {
-  value: string
-  refreshAt: number
-}
-
 export function createImsAuth(name: string, config: z.output<typeof imsConfigSchema>, options: ImsAuthOptions): ImsAuth {
   const now = options.now ?? Date.now
   const recent: string[] = [] // tokens still possibly echoed back somewhere; a few suffice
@@ -128,9 +124,6 @@ export function createImsAuth(name: string, config: z.output<typeof imsConfigSch
     { baseUrl: config.tokenUrl, timeoutMs: options.timeoutMs },
     onCall ? { onCall: (call) => onCall(call.error === undefined ? call : { ...call, error: scrub(call.error) }) } : {},
   )
-  let current: CachedToken | undefined
-  let pending: Promise<CachedToken> | undefined
-
   async function fetchToken(): Promise<CachedToken> {
     const startedAt = now() // the lifetime counts from before the request: never trust a token longer than IMS does
     const body = new URLSearchParams({
@@ -159,39 +152,19 @@ export function createImsAuth(name: string, config: z.output<typeof imsConfigSch
     recent.length = Math.min(recent.length, 4)
     const announced = Number(answer?.expires_in)
     const lifetimeS = Number.isFinite(announced) && announced > 0 ? Math.min(announced, config.maxTokenLifetimeSeconds) : config.maxTokenLifetimeSeconds
-    const lifetimeMs = lifetimeS * 1000
-    return { value, refreshAt: startedAt + lifetimeMs - Math.min(config.refreshSkewSeconds * 1000, lifetimeMs / 2) }
+    return { value, refreshAt: refreshAt(startedAt, lifetimeS * 1000, config.refreshSkewSeconds * 1000) }
   }
-
-  async function token(signal?: AbortSignal): Promise<string> {
-    signal?.throwIfAborted()
-    if (current !== undefined && now() < current.refreshAt) return current.value
-    if (pending === undefined) {
-      // One request for every waiting call. A failure is not cached: the next call asks again.
-      const request = fetchToken()
-        .then((fresh) => (current = fresh))
-        .finally(() => {
-          pending = undefined
-        })
-      request.catch(() => undefined) // every waiter may have given up; the rejection is theirs to see, not the process's
-      pending = request
-    }
-    // A caller's abort ends its own wait, never the shared request others wait on.
-    return (await (signal === undefined ? pending : untilAborted(pending, signal))).value
-  }
+  const cache = makeTokenCache(fetchToken, now)
 
   return {
     async authorize(signal) {
-      const value = await token(signal)
+      const value = await cache.token(signal)
       const headers: Record<string, string> = { authorization: `Bearer ${value}` }
       if (config.sendApiKey) headers['x-api-key'] = config.clientId
       if (config.orgId !== undefined) headers['x-gw-ims-org-id'] = config.orgId
       return { headers, token: value }
     },
-    invalidate(value) {
-      // Only the token that was refused: when fifty calls come back 401 on one token, one refresh serves them all.
-      if (current?.value === value) current = undefined
-    },
+    invalidate: cache.invalidate,
     secrets: () => [config.clientSecret, ...recent],
   }
 }
@@ -218,20 +191,4 @@ function tokenError(name: string, tokenUrl: string, error: unknown, scrub: (text
     return new ImsTokenError(scrub(`${prefix}: ${tokenUrl} did not answer: ${error.reason}`), { cause: error.cause })
   }
   return error // the caller's abort, as it was
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }

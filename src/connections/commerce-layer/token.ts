@@ -15,6 +15,7 @@
  */
 import type { OutboundCall } from '../connection.ts'
 import { httpConnection, TargetResponseError, TargetUnreachableError } from '../http/index.ts'
+import { makeTokenCache, parseJson, refreshAt, type CachedToken } from '../token-cache.ts'
 import type { CommerceLayerConfig } from './config.ts'
 import { CommerceLayerTokenError } from './errors.ts'
 import { describeJsonApiErrors, parseJsonApiErrors } from './jsonapi.ts'
@@ -45,11 +46,6 @@ export interface TokenSource {
   secrets(): string[]
 }
 
-interface CachedToken {
-  value: string
-  refreshAt: number
-}
-
 export function createTokenSource(name: string, config: CommerceLayerConfig, options: TokenSourceOptions): TokenSource {
   const now = options.now ?? Date.now
   const recent: string[] = [] // tokens still possibly echoed back somewhere; a few suffice
@@ -61,9 +57,6 @@ export function createTokenSource(name: string, config: CommerceLayerConfig, opt
     { baseUrl: config.tokenUrl, timeoutMs: options.timeoutMs },
     onCall ? { onCall: (call) => onCall(call.error === undefined ? call : { ...call, error: scrub(call.error) }) } : {},
   )
-  let current: CachedToken | undefined
-  let pending: Promise<CachedToken> | undefined
-
   async function fetchToken(): Promise<CachedToken> {
     const startedAt = now() // the lifetime counts from before the request: never trust a token longer than the server does
     const body: Record<string, string> = {
@@ -89,30 +82,13 @@ export function createTokenSource(name: string, config: CommerceLayerConfig, opt
     recent.length = Math.min(recent.length, 4)
     const announced = Number(answer?.expires_in)
     const lifetimeMs = (Number.isFinite(announced) && announced > 0 ? announced : config.defaultTokenLifetimeSeconds) * 1000
-    return { value, refreshAt: startedAt + lifetimeMs - Math.min(config.refreshSkewSeconds * 1000, lifetimeMs / 2) }
+    return { value, refreshAt: refreshAt(startedAt, lifetimeMs, config.refreshSkewSeconds * 1000) }
   }
+  const cache = makeTokenCache(fetchToken, now)
 
   return {
-    async token(signal) {
-      signal?.throwIfAborted()
-      if (current !== undefined && now() < current.refreshAt) return current.value
-      if (pending === undefined) {
-        // One request for every waiting call. A failure is not cached: the next call asks again.
-        const request = fetchToken()
-          .then((fresh) => (current = fresh))
-          .finally(() => {
-            pending = undefined
-          })
-        request.catch(() => undefined) // every waiter may have given up; the rejection is theirs to see, not the process's
-        pending = request
-      }
-      // A caller's abort ends its own wait, never the shared request others wait on.
-      return (await (signal === undefined ? pending : untilAborted(pending, signal))).value
-    },
-    invalidate(value) {
-      // Only the token that was refused: when fifty calls come back 401 on one token, one refresh serves them all.
-      if (current?.value === value) current = undefined
-    },
+    token: cache.token,
+    invalidate: cache.invalidate,
     secrets,
   }
 }
@@ -150,20 +126,4 @@ function tokenError(name: string, tokenUrl: string, error: unknown, scrub: (text
     return new CommerceLayerTokenError(scrub(`${prefix}: ${tokenUrl} did not answer: ${error.reason}`), { cause: error.cause })
   }
   return error // the caller's abort, as it was
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }

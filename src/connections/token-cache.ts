@@ -1,0 +1,79 @@
+/**
+ * @module
+ * The token cache behind every OAuth2 client-credentials connection (`adobe-commerce` with `ims`,
+ * `commerce-layer`). Each connection knows how to ask its token endpoint; this knows when to:
+ * one request in flight however many calls wait, a token reused until shortly before it expires,
+ * and a token the API refused dropped once, so that fifty calls refused together cost one refresh.
+ */
+
+export interface CachedToken {
+  value: string
+  /** Epoch ms from which the next call asks for a new token. */
+  refreshAt: number
+}
+
+/**
+ * When to replace a token: `skewMs` before it expires, but never later than halfway through its
+ * life, so a short-lived token is still reused. The lifetime counts from before the request, so
+ * we never trust a token longer than its issuer does.
+ *
+ * @example
+ * refreshAt(Date.now(), 3600_000, 300_000) // 55 minutes from now
+ */
+export function refreshAt(requestedAt: number, lifetimeMs: number, skewMs: number): number {
+  return requestedAt + lifetimeMs - Math.min(skewMs, lifetimeMs / 2)
+}
+
+export interface TokenCache {
+  /** A valid token, fetched if needed; the caller's `signal` ends its own wait, never the shared request. */
+  token(signal?: AbortSignal): Promise<string>
+  /** Drops `value` if it is still the cached token (the API refused it). */
+  invalidate(value: string): void
+}
+
+/**
+ * @example
+ * const cache = makeTokenCache(async () => ({ value: await askEndpoint(), refreshAt: Date.now() + 60_000 }), Date.now)
+ * const headers = { authorization: `Bearer ${await cache.token(signal)}` }
+ */
+export function makeTokenCache(fetchToken: () => Promise<CachedToken>, now: () => number): TokenCache {
+  let current: CachedToken | undefined
+  let pending: Promise<CachedToken> | undefined
+  return {
+    async token(signal) {
+      signal?.throwIfAborted()
+      if (current !== undefined && now() < current.refreshAt) return current.value
+      if (pending === undefined) {
+        // One request for every waiting call. A failure is not cached: the next call asks again.
+        const request = fetchToken()
+          .then((fresh) => (current = fresh))
+          .finally(() => {
+            pending = undefined
+          })
+        request.catch(() => undefined) // every waiter may have given up; the rejection is theirs to see, not the process's
+        pending = request
+      }
+      return (await (signal === undefined ? pending : untilAborted(pending, signal))).value
+    },
+    invalidate(value) {
+      if (current?.value === value) current = undefined
+    },
+  }
+}
+
+/** Parses a token endpoint's answer, or undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
