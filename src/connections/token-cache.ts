@@ -61,6 +61,14 @@ export function makeTokenCache(fetchToken: () => Promise<CachedToken>, now: () =
   }
 }
 
+/**
+ * Replaces every secret of 4 characters or more in `text` with `[redacted]`: what a token
+ * endpoint or an API echoes back (the client secret, recent tokens) must reach no message.
+ */
+export function scrubAll(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((result, secret) => (secret.length >= 4 ? result.replaceAll(secret, '[redacted]') : result), text)
+}
+
 /** Parses a token endpoint's answer, or undefined when it is not JSON. */
 export function parseJson(text: string): unknown {
   try {

@@ -15,7 +15,7 @@
 import { z } from 'zod'
 import type { OutboundCall } from '../connection.ts'
 import { httpConnection, TargetResponseError, TargetUnreachableError } from '../http/index.ts'
-import { makeTokenCache, parseJson, refreshAt, type CachedToken } from '../token-cache.ts'
+import { makeTokenCache, parseJson, refreshAt, scrubAll, type CachedToken } from '../token-cache.ts'
 
 /** Adobe's production IMS endpoint for the `client_credentials` grant. */
 export const DEFAULT_IMS_TOKEN_URL = 'https://ims-na1.adobelogin.com/ims/token/v3'
@@ -117,7 +117,8 @@ export interface ImsAuth {
 export function createImsAuth(name: string, config: z.output<typeof imsConfigSchema>, options: ImsAuthOptions): ImsAuth {
   const now = options.now ?? Date.now
   const recent: string[] = [] // tokens still possibly echoed back somewhere; a few suffice
-  const scrub = (text: string): string => [config.clientSecret, ...recent].reduce((result, secret) => (secret.length >= 4 ? result.replaceAll(secret, '[redacted]') : result), text)
+  const secrets = (): string[] => [config.clientSecret, ...recent]
+  const scrub = (text: string): string => scrubAll(text, secrets())
   const onCall = options.onCall
   const endpoint = httpConnection.create(
     name,
@@ -165,7 +166,7 @@ export function createImsAuth(name: string, config: z.output<typeof imsConfigSch
       return { headers, token: value }
     },
     invalidate: cache.invalidate,
-    secrets: () => [config.clientSecret, ...recent],
+    secrets,
   }
 }
 

@@ -45,7 +45,8 @@ import {
   type JsonApiWrite,
 } from './jsonapi.ts'
 import { backoffAfter429, readRateLimit, type RateLimitStatus } from './rate-limit.ts'
-import { createTokenSource, scrubAll } from './token.ts'
+import { scrubAll } from '../token-cache.ts'
+import { createTokenSource } from './token.ts'
 import { exchange, type Answer } from './transport.ts'
 
 export { commerceLayerConfigSchema, DEFAULT_TOKEN_URL } from './config.ts'

@@ -15,7 +15,7 @@
  */
 import type { OutboundCall } from '../connection.ts'
 import { httpConnection, TargetResponseError, TargetUnreachableError } from '../http/index.ts'
-import { makeTokenCache, parseJson, refreshAt, type CachedToken } from '../token-cache.ts'
+import { makeTokenCache, parseJson, refreshAt, scrubAll, type CachedToken } from '../token-cache.ts'
 import type { CommerceLayerConfig } from './config.ts'
 import { CommerceLayerTokenError } from './errors.ts'
 import { describeJsonApiErrors, parseJsonApiErrors } from './jsonapi.ts'
@@ -96,10 +96,6 @@ export function createTokenSource(name: string, config: CommerceLayerConfig, opt
 /** The token endpoint allows 30 requests in any one minute (reference §6). */
 const TOKEN_WINDOW_MS = 60_000
 
-/** Replaces every secret of 4 characters or more in `text` with `[redacted]`. */
-export function scrubAll(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((result, secret) => (secret.length >= 4 ? result.replaceAll(secret, '[redacted]') : result), text)
-}
 
 /** Turns the token endpoint's failure into a {@link CommerceLayerTokenError} the worker classifies. */
 function tokenError(name: string, tokenUrl: string, error: unknown, scrub: (text: string) => string): unknown {

@@ -8,7 +8,8 @@
  * acknowledgement by riding in (and lengthening) the ingest transaction.
  */
 import type { Pool } from 'pg'
-import { pageSize, type ExternalCall, type ExternalCallFilter, type ExternalCallOutcome, type ExternalFallback, type NewExternalCall } from '../store.ts'
+import { toExternalCall } from '../external-call-rows.ts'
+import { pageSize, type ExternalCall, type ExternalCallFilter, type NewExternalCall } from '../store.ts'
 import type { Row } from './rows.ts'
 
 /** PostgreSQL refuses NUL in `text`; a handler's error message is the one field it could come from. */
@@ -81,27 +82,5 @@ export function makeExternalCalls(pool: Pool, s: string) {
         FROM ${s}.external_calls ${where} ORDER BY id DESC LIMIT ${pageSize(filter.limit)}`
       return (await pool.query<Row>(sql, params)).rows.map(toExternalCall)
     },
-  }
-}
-
-function toExternalCall(row: Row): ExternalCall {
-  let answer: unknown = row.answer
-  try {
-    answer = JSON.parse(String(row.answer))
-  } catch {
-    // Kept as text: a record is evidence, even when it is not JSON.
-  }
-  return {
-    id: Number(row.id),
-    resource: String(row.resource),
-    kind: String(row.kind),
-    startedAt: Number(row.started_at),
-    durationMs: Number(row.duration_ms),
-    inputDigest: String(row.input_digest),
-    status: Number(row.status),
-    outcome: row.outcome as ExternalCallOutcome,
-    fallback: row.fallback as ExternalFallback,
-    answer,
-    error: row.error === null ? null : String(row.error),
   }
 }

@@ -5,7 +5,8 @@
  * the admin API.
  */
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite'
-import { pageSize, type ExternalCall, type ExternalCallFilter, type ExternalCallOutcome, type ExternalFallback, type NewExternalCall } from '../store.ts'
+import { toExternalCall } from '../external-call-rows.ts'
+import { pageSize, type ExternalCall, type ExternalCallFilter, type NewExternalCall } from '../store.ts'
 import type { GroupCommit } from './group-commit.ts'
 import type { Row } from './rows.ts'
 
@@ -41,27 +42,5 @@ export function makeExternalCalls(db: DatabaseSync, commits: GroupCommit) {
       const sql = `SELECT * FROM external_calls ${where} ORDER BY id DESC LIMIT ${pageSize(filter.limit)}`
       return (db.prepare(sql).all(...params) as Row[]).map(toExternalCall)
     },
-  }
-}
-
-function toExternalCall(row: Row): ExternalCall {
-  let answer: unknown = row.answer
-  try {
-    answer = JSON.parse(String(row.answer))
-  } catch {
-    // Kept as text: a record is evidence, even when it is not JSON.
-  }
-  return {
-    id: Number(row.id),
-    resource: String(row.resource),
-    kind: String(row.kind),
-    startedAt: Number(row.started_at),
-    durationMs: Number(row.duration_ms),
-    inputDigest: String(row.input_digest),
-    status: Number(row.status),
-    outcome: row.outcome as ExternalCallOutcome,
-    fallback: row.fallback as ExternalFallback,
-    answer,
-    error: row.error === null ? null : String(row.error),
   }
 }
