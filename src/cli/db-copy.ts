@@ -103,7 +103,7 @@ export function registerDbCommands(program: Command): void {
 export async function copySqliteToPostgres(options: CopyOptions): Promise<CopyReport> {
   const { DatabaseSync } = await import('node:sqlite')
   const { migrations: sqliteMigrations } = await import('../store/sqlite/migrations.ts')
-  const { default: pg } = await import('pg')
+  const { openPool } = await import('../store/postgres/pool.ts')
   const { explainOpenError, parsePostgresUrl } = await import('../store/postgres/config.ts')
   const { migrate } = await import('../store/postgres/migrations.ts')
 
@@ -122,8 +122,7 @@ export async function copySqliteToPostgres(options: CopyOptions): Promise<CopyRe
 
   const target = parsePostgresUrl(options.to)
   const s = `"${target.schema}"`
-  const pool = new pg.Pool({ ...target.config, max: 1, connectionTimeoutMillis: 10_000, application_name: 'storehook db copy' })
-  pool.on('error', () => {})
+  const pool = openPool({ ...target.config, max: 1, connectionTimeoutMillis: 10_000, application_name: 'storehook db copy' })
   let client: PoolClient | undefined
   try {
     client = await pool.connect()

@@ -72,14 +72,12 @@ async function migrateSqlite(path: string): Promise<MigrateResult> {
 }
 
 async function migratePostgres(url: string): Promise<MigrateResult> {
-  const { default: pg } = await import('pg')
+  const { openPool } = await import('../store/postgres/pool.ts')
   const { explainOpenError, parsePostgresUrl } = await import('../store/postgres/config.ts')
   const { migrate } = await import('../store/postgres/migrations.ts')
   const target = parsePostgresUrl(url)
   // A pool of one: the migrator wants a PoolClient, as the runtime hands it one.
-  const pool = new pg.Pool({ ...target.config, max: 1, connectionTimeoutMillis: 10_000, application_name: 'storehook migrate' })
-  // A connection dropped after the work is done must not crash the command with an unhandled event.
-  pool.on('error', () => {})
+  const pool = openPool({ ...target.config, max: 1, connectionTimeoutMillis: 10_000, application_name: 'storehook migrate' })
   try {
     const client = await pool.connect()
     try {

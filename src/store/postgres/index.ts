@@ -13,7 +13,7 @@
  *   open under an advisory lock (`migrations.ts`), so processes starting together migrate once.
  */
 import { randomUUID } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
 import type { Store } from '../store.ts'
 import { makeClaim } from './claim.ts'
 import { explainOpenError, parsePostgresUrl } from './config.ts'
@@ -22,6 +22,7 @@ import { makeFinish } from './finish.ts'
 import { GroupCommit } from './group-commit.ts'
 import { makeIngest } from './ingest.ts'
 import { migrate } from './migrations.ts'
+import { openPool } from './pool.ts'
 import { RunsAvailableChannel } from './notify.ts'
 import { makeQueries } from './queries.ts'
 
@@ -65,10 +66,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     application_name: 'storehook',
   }
-  const pool = new pg.Pool({ ...connection, max: target.poolMax })
-  // An idle pooled connection that dies (server restart) must not crash the process; the next
-  // query on a fresh connection reports any lasting trouble.
-  pool.on('error', () => {})
+  const pool = openPool({ ...connection, max: target.poolMax })
 
   try {
     const client = await pool.connect()

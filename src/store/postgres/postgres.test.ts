@@ -11,6 +11,7 @@ import type { IngestItem, Store } from '../store.ts'
 import { parsePostgresUrl } from './config.ts'
 import { openPostgresStore, type PostgresStore } from './index.ts'
 import { migrate, migrations } from './migrations.ts'
+import { openPool } from './pool.ts'
 
 const server = await usePostgres()
 const admin = new pg.Pool({ connectionString: server.url, max: 10 })
@@ -403,4 +404,24 @@ describe('PostgreSQL store: LISTEN/NOTIFY', () => {
       await sleep(100)
       assert.equal(heard, 2)
     }))
+})
+
+describe('PostgreSQL store: connections that die', () => {
+  it('survives a connection terminated while checked out between two queries, and works on after it', async () => {
+    // pg then emits 'error' on the client, which pg-pool no longer listens to: an uncaught
+    // exception that once failed CI when /healthz's test locked the store out mid-claim.
+    const pool = openPool({ connectionString: server.url, max: 1 })
+    try {
+      const client = await pool.connect()
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+      const ended = new Promise((resolve) => client.once('end', resolve))
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid])
+      await ended
+      await assert.rejects(client.query('SELECT 1'), /not queryable|terminated/)
+      client.release(new Error('terminated'))
+      assert.equal((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, 1)
+    } finally {
+      await pool.end()
+    }
+  })
 })
