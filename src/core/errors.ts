@@ -51,6 +51,21 @@ export class PermanentError extends Error {
   }
 }
 
+/**
+ * A connection refused to send a call because its target's breaker is open (the target failed
+ * too many times in a row). The worker pauses the run instead of spending one of its retries:
+ * it resumes, in order, once a probe finds the target answering again.
+ */
+export class TargetPausedError extends Error {
+  /** The connection's name in the config. */
+  readonly connection: string
+  constructor(connection: string, message?: string) {
+    super(message ?? `connection "${connection}" is paused: its target failed too many times in a row and is being probed`)
+    this.name = 'TargetPausedError'
+    this.connection = connection
+  }
+}
+
 /** A project's configuration is missing or invalid; the message names the file and the field. */
 export class ConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

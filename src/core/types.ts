@@ -38,11 +38,17 @@ export interface StoredEvent extends InboundEvent {
   receivedAt: number
 }
 
-export const RUN_STATES = ['pending', 'running', 'succeeded', 'retrying', 'dead'] as const
+/**
+ * - `paused`: waiting for a connection's target to recover (its breaker is open); it did not
+ *   spend a retry and resumes in order once a probe succeeds.
+ * - `skipped`: not run because its event is older than one already delivered for the same
+ *   ordering key (the action's `version` guard): finished, like `succeeded`.
+ */
+export const RUN_STATES = ['pending', 'running', 'succeeded', 'retrying', 'dead', 'paused', 'skipped'] as const
 export type RunState = (typeof RUN_STATES)[number]
 
 /** Runs in these states are finished; nothing will move them again except a replay (new run). */
-export const TERMINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'dead']
+export const TERMINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'dead', 'skipped']
 
 export interface Run {
   id: number
@@ -64,11 +70,14 @@ export interface Run {
   lastError: string | null
   /** The run this one replays, if it is a replay. */
   replayOf: number | null
+  /** While `paused`: the connection whose target it waits for. */
+  pausedOn: string | null
   createdAt: number
   updatedAt: number
 }
 
-export type AttemptOutcome = 'succeeded' | 'failed' | 'dead' | 'interrupted'
+/** `interrupted` and `paused` attempts do not count against the run's retries. */
+export type AttemptOutcome = 'succeeded' | 'failed' | 'dead' | 'interrupted' | 'paused' | 'skipped'
 
 export interface Attempt {
   runId: number

@@ -379,7 +379,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         assert.deepEqual((await store.listRuns({ eventIdContains: '200' })).map((r) => r.action), ['b'])
         assert.deepEqual((await store.listRuns({ beforeId: outcomes[1]!.runIds[0]! })).map((r) => r.eventId), ['ord-100-created'])
         const counts = await store.countRunsByState()
-        assert.deepEqual(counts, { pending: 3, running: 0, succeeded: 0, retrying: 0, dead: 0 })
+        assert.deepEqual(counts, { pending: 3, running: 0, succeeded: 0, retrying: 0, dead: 0, paused: 0, skipped: 0 })
         assert.equal(await store.getRun(123456), null)
         assert.equal(await store.getEvent('webhooks', 'nope'), null)
       }))

@@ -254,6 +254,18 @@ export interface Store {
   close(): Promise<void>
 }
 
+/**
+ * `run_at` of a paused run: the largest time a Date can hold, so claims pass it by (and its
+ * ordering key stays blocked behind it) until it resumes. A paused run is stored as `retrying`
+ * with `paused_on` set; {@link storedState} reports it as `paused`.
+ */
+export const PAUSED_RUN_AT = 8_640_000_000_000_000
+
+/** A run's state as reported, from its stored state and `paused_on`. */
+export function storedState(state: RunState, pausedOn: unknown): RunState {
+  return state === 'retrying' && pausedOn !== null && pausedOn !== undefined ? 'paused' : state
+}
+
 /** Page size when a filter gives none, and the most a filter may ask for. */
 export const DEFAULT_PAGE_SIZE = 50
 export const MAX_PAGE_SIZE = 1000

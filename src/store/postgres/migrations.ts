@@ -114,6 +114,50 @@ export const migrations: { version: number; sql: (s: string) => string }[] = [
       CREATE INDEX fingerprints_expires_at ON ${s}.fingerprints (expires_at);
     `,
   },
+  {
+    version: 4,
+    sql: (s) => /* sql */ `
+      -- Durable steps (ctx.step): a finished step's result, replayed by later attempts of the run.
+      CREATE TABLE ${s}.steps (
+        run_id bigint NOT NULL REFERENCES ${s}.runs (id),
+        name text NOT NULL,
+        attempt integer NOT NULL,
+        result text NOT NULL,
+        finished_at bigint NOT NULL,
+        PRIMARY KEY (run_id, name)
+      );
+
+      -- The stale-update guard: the newest version delivered per (action, ordering key).
+      CREATE TABLE ${s}.entity_versions (
+        action text NOT NULL,
+        ordering_key text NOT NULL,
+        version text NOT NULL,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (action, ordering_key)
+      );
+
+      -- The 'skipped' state and outcome, the 'paused' outcome; a paused run is stored as
+      -- 'retrying' with paused_on set and run_at far away (see SQLite's migration 4).
+      ALTER TABLE ${s}.runs DROP CONSTRAINT runs_state_check;
+      ALTER TABLE ${s}.runs ADD CONSTRAINT runs_state_check
+        CHECK (state IN ('pending', 'running', 'succeeded', 'retrying', 'dead', 'skipped'));
+      ALTER TABLE ${s}.runs ADD COLUMN paused_on text;
+      CREATE INDEX runs_paused_on ON ${s}.runs (paused_on, id) WHERE paused_on IS NOT NULL;
+      ALTER TABLE ${s}.attempts DROP CONSTRAINT attempts_outcome_check;
+      ALTER TABLE ${s}.attempts ADD CONSTRAINT attempts_outcome_check
+        CHECK (outcome IN ('succeeded', 'failed', 'dead', 'interrupted', 'paused', 'skipped'));
+
+      -- Flow control shared by every process (rate budgets and concurrency caps of connections):
+      -- a budget of N is N slot rows; a slot may be taken from free_at (epoch ms) on.
+      CREATE TABLE ${s}.budget_slots (
+        budget text NOT NULL,
+        slot integer NOT NULL,
+        free_at bigint NOT NULL,
+        holder text,
+        PRIMARY KEY (budget, slot)
+      );
+    `,
+  },
 ]
 
 export const LATEST_VERSION = migrations.at(-1)!.version

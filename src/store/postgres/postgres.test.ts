@@ -83,7 +83,7 @@ describe('PostgreSQL store: opening', () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
         [schema],
       )
-      assert.deepEqual(rows.map((r) => r.table_name), ['attempts', 'events', 'external_calls', 'fingerprints', 'migrations', 'runs'])
+      assert.deepEqual(rows.map((r) => r.table_name), ['attempts', 'budget_slots', 'entity_versions', 'events', 'external_calls', 'fingerprints', 'migrations', 'runs', 'steps'])
       assert.equal((await admin.query(`SELECT count(*)::int AS n FROM "${schema}".events`)).rows[0].n, 1)
     } finally {
       await store.close()
@@ -293,7 +293,7 @@ describe('PostgreSQL store: claiming from two processes', () => {
         }
       }
       const counts = await stores[0]!.countRunsByState()
-      assert.deepEqual(counts, { pending: 0, running: 0, succeeded: 240, retrying: 0, dead: 0 })
+      assert.deepEqual(counts, { pending: 0, running: 0, succeeded: 240, retrying: 0, dead: 0, paused: 0, skipped: 0 })
     }))
 
   it('keeps one run per key at a time while both processes ingest the same keys concurrently', () =>

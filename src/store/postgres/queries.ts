@@ -41,7 +41,10 @@ function eventWhere(filter: EventFilter): Where {
 
 function runWhere(filter: RunFilter): Where {
   const where = new Where()
-  if (filter.state !== undefined) where.add('r.state = ?', filter.state)
+  // A paused run is stored as 'retrying' with paused_on set (see PAUSED_RUN_AT).
+  if (filter.state === 'paused') where.add("r.state = ? AND r.paused_on IS NOT NULL", 'retrying')
+  else if (filter.state === 'retrying') where.add("r.state = ? AND r.paused_on IS NULL", 'retrying')
+  else if (filter.state !== undefined) where.add('r.state = ?', filter.state)
   if (filter.action !== undefined) where.add('r.action = ?', filter.action)
   if (filter.source !== undefined) where.add('e.source = ?', filter.source)
   if (filter.type !== undefined) where.add('e.type = ?', filter.type)
@@ -104,8 +107,10 @@ export function makeQueries(pool: Pool, s: string, schema: string, commits: Grou
     },
     async countRunsByState() {
       const counts = Object.fromEntries(RUN_STATES.map((state) => [state, 0])) as Record<RunState, number>
-      const { rows } = await pool.query<{ state: RunState; n: string }>(`SELECT state, count(*) AS n FROM ${s}.runs GROUP BY state`)
-      for (const row of rows) counts[row.state] = Number(row.n)
+      const { rows } = await pool.query<{ state: RunState; paused: boolean; n: string }>(
+        `SELECT state, paused_on IS NOT NULL AS paused, count(*) AS n FROM ${s}.runs GROUP BY 1, 2`,
+      )
+      for (const row of rows) counts[row.paused ? 'paused' : row.state] += Number(row.n)
       return counts
     },
     replayRun(runId: number): Promise<Run> {

@@ -6,7 +6,7 @@
  * parsed.
  */
 import type { Attempt, AttemptOutcome, Run, RunState, StoredEvent } from '../../core/types.ts'
-import type { EventWithDeliveries } from '../store.ts'
+import { storedState, type EventWithDeliveries } from '../store.ts'
 
 export type Row = Record<string, unknown>
 
@@ -46,7 +46,7 @@ export function toRun(row: Row): Run {
     eventId: String(row.event_id),
     eventType: String(row.event_type),
     action: String(row.action),
-    state: row.state as RunState,
+    state: storedState(row.state as RunState, row.paused_on),
     attempts: num(row.attempts),
     maxAttempts: num(row.max_attempts),
     orderingKey: strOrNull(row.ordering_key),
@@ -55,6 +55,7 @@ export function toRun(row: Row): Run {
     workerId: strOrNull(row.worker_id),
     lastError: strOrNull(row.last_error),
     replayOf: numOrNull(row.replay_of),
+    pausedOn: row.paused_on === null || row.paused_on === undefined ? null : String(row.paused_on),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
   }

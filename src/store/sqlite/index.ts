@@ -48,8 +48,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.exec(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeoutMs ?? 5000)}`)
   db.exec('PRAGMA journal_mode = WAL')
   db.exec(`PRAGMA synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
-  db.exec('PRAGMA foreign_keys = ON')
   migrate(db)
+  db.exec('PRAGMA foreign_keys = ON')
 
   const fingerprints = makeFingerprints(db)
   const commits = new GroupCommit(db, options.groupCommitWindowMs ?? 0, options.synchronous ?? 'full')
@@ -70,7 +70,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   }
 }
 
+/** Applies the missing migrations in one transaction; foreign keys must be off (see migrations.ts). */
 function migrate(db: DatabaseSync): void {
+  db.exec('PRAGMA foreign_keys = OFF')
   db.exec('BEGIN IMMEDIATE')
   try {
     const current = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version)
@@ -85,6 +87,8 @@ function migrate(db: DatabaseSync): void {
       db.exec(migration.sql)
       db.exec(`PRAGMA user_version = ${migration.version}`)
     }
+    const broken = db.prepare('PRAGMA foreign_key_check').all()
+    if (broken.length > 0) throw new Error(`a migration left ${broken.length} broken references, e.g. ${JSON.stringify(broken[0])}`)
     db.exec('COMMIT')
   } catch (error) {
     db.exec('ROLLBACK')

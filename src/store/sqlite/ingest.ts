@@ -97,6 +97,7 @@ function startedRun(id: number, event: StoredEvent, run: NewRun, workerId: strin
     workerId,
     lastError: null,
     replayOf: null,
+    pausedOn: null,
     createdAt: now,
     updatedAt: now,
   }

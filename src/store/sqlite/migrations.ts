@@ -2,6 +2,10 @@
  * @module
  * The SQLite schema, as numbered migrations applied in order at open. Never edit a migration that
  * has shipped: add the next number. `PRAGMA user_version` records the last one applied.
+ *
+ * SQLite cannot alter a CHECK constraint, so a migration that widens one rebuilds the table as
+ * https://sqlite.org/lang_altertable.html#otheralter describes; the runner turns foreign keys off
+ * around migrations (they cannot be switched inside a transaction) and checks them before COMMIT.
  */
 
 export const migrations: { version: number; sql: string }[] = [
@@ -93,6 +97,79 @@ export const migrations: { version: number; sql: string }[] = [
         expires_at INTEGER NOT NULL
       );
       CREATE INDEX fingerprints_expires_at ON fingerprints (expires_at);
+    `,
+  },
+  {
+    version: 4,
+    sql: /* sql */ `
+      -- Durable steps (ctx.step): a finished step's result, replayed by later attempts of the run.
+      CREATE TABLE steps (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        name TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        result TEXT NOT NULL,
+        finished_at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, name)
+      );
+
+      -- The stale-update guard: the newest version delivered per (action, ordering key).
+      CREATE TABLE entity_versions (
+        action TEXT NOT NULL,
+        ordering_key TEXT NOT NULL,
+        version TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (action, ordering_key)
+      );
+
+      -- runs gains the 'skipped' state and paused_on (a paused run is stored as 'retrying' with
+      -- paused_on set and run_at far away, so claiming and ordering keys treat it as waiting).
+      CREATE TABLE runs_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_seq INTEGER NOT NULL REFERENCES events (seq),
+        action TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'retrying', 'dead', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        ordering_key TEXT,
+        run_at INTEGER NOT NULL,
+        lease_expires_at INTEGER,
+        worker_id TEXT,
+        last_error TEXT,
+        replay_of INTEGER REFERENCES runs (id),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        paused_on TEXT
+      );
+      INSERT INTO runs_new (id, event_seq, action, state, attempts, max_attempts, ordering_key, run_at,
+          lease_expires_at, worker_id, last_error, replay_of, created_at, updated_at)
+        SELECT id, event_seq, action, state, attempts, max_attempts, ordering_key, run_at,
+          lease_expires_at, worker_id, last_error, replay_of, created_at, updated_at FROM runs;
+      DROP TABLE runs;
+      ALTER TABLE runs_new RENAME TO runs;
+      CREATE INDEX runs_unfinished ON runs (action, id)
+        WHERE state IN ('pending', 'retrying', 'running');
+      CREATE INDEX runs_ordering_key ON runs (action, ordering_key, id)
+        WHERE ordering_key IS NOT NULL AND state IN ('pending', 'retrying', 'running');
+      CREATE INDEX runs_state ON runs (state, id);
+      CREATE INDEX runs_event_seq ON runs (event_seq);
+      CREATE INDEX runs_replay_of ON runs (replay_of) WHERE replay_of IS NOT NULL;
+      CREATE INDEX runs_paused_on ON runs (paused_on, id) WHERE paused_on IS NOT NULL;
+
+      -- attempts gains the 'paused' and 'skipped' outcomes.
+      CREATE TABLE attempts_new (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        number INTEGER NOT NULL,
+        worker_id TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        outcome TEXT CHECK (outcome IN ('succeeded', 'failed', 'dead', 'interrupted', 'paused', 'skipped')),
+        error_message TEXT,
+        error_stack TEXT,
+        PRIMARY KEY (run_id, number)
+      );
+      INSERT INTO attempts_new SELECT * FROM attempts;
+      DROP TABLE attempts;
+      ALTER TABLE attempts_new RENAME TO attempts;
     `,
   },
 ]

@@ -26,7 +26,10 @@ function eventWhere(filter: EventFilter): Where {
 function runWhere(filter: RunFilter): Where {
   const where: Where = { clauses: [], params: [] }
   const add = (clause: string, value: SQLInputValue) => (where.clauses.push(clause), where.params.push(value))
-  if (filter.state !== undefined) add('r.state = ?', filter.state)
+  // A paused run is stored as 'retrying' with paused_on set (see PAUSED_RUN_AT).
+  if (filter.state === 'paused') add("r.state = ? AND r.paused_on IS NOT NULL", 'retrying')
+  else if (filter.state === 'retrying') add("r.state = ? AND r.paused_on IS NULL", 'retrying')
+  else if (filter.state !== undefined) add('r.state = ?', filter.state)
   if (filter.action !== undefined) add('r.action = ?', filter.action)
   if (filter.source !== undefined) add('e.source = ?', filter.source)
   if (filter.type !== undefined) add('e.type = ?', filter.type)
@@ -44,7 +47,7 @@ export function makeQueries(db: DatabaseSync, commits: GroupCommit) {
   const selectRun = db.prepare(`${RUN_SELECT} WHERE r.id = ?`)
   const selectAttempts = db.prepare('SELECT * FROM attempts WHERE run_id = ? ORDER BY number')
   const selectRunsForEvent = db.prepare(`${RUN_SELECT} WHERE r.event_seq = ? ORDER BY r.id`)
-  const selectCounts = db.prepare('SELECT state, count(*) AS n FROM runs GROUP BY state')
+  const selectCounts = db.prepare('SELECT state, paused_on IS NOT NULL AS paused, count(*) AS n FROM runs GROUP BY 1, 2')
 
   const insertReplay = db.prepare(/* sql */ `
     INSERT INTO runs (event_seq, action, state, max_attempts, ordering_key, run_at, replay_of, created_at, updated_at)
@@ -85,7 +88,7 @@ export function makeQueries(db: DatabaseSync, commits: GroupCommit) {
     },
     async countRunsByState() {
       const counts = Object.fromEntries(RUN_STATES.map((state) => [state, 0])) as Record<RunState, number>
-      for (const row of selectCounts.all() as { state: RunState; n: number }[]) counts[row.state] = Number(row.n)
+      for (const row of selectCounts.all() as { state: RunState; paused: number; n: number }[]) counts[row.paused ? 'paused' : row.state] += Number(row.n)
       return counts
     },
     replayRun(runId: number): Promise<Run> {

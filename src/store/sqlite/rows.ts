@@ -4,7 +4,7 @@
  * module of this store.
  */
 import type { Attempt, AttemptOutcome, Run, RunState } from '../../core/types.ts'
-import type { EventWithDeliveries } from '../store.ts'
+import { storedState, type EventWithDeliveries } from '../store.ts'
 
 /** Selects a run with the event fields a Run carries. Append WHERE/ORDER clauses. */
 export const RUN_SELECT = /* sql */ `
@@ -21,7 +21,7 @@ export function toRun(row: Row): Run {
     eventId: String(row.event_id),
     eventType: String(row.event_type),
     action: String(row.action),
-    state: row.state as RunState,
+    state: storedState(row.state as RunState, row.paused_on),
     attempts: Number(row.attempts),
     maxAttempts: Number(row.max_attempts),
     orderingKey: row.ordering_key === null ? null : String(row.ordering_key),
@@ -30,6 +30,7 @@ export function toRun(row: Row): Run {
     workerId: row.worker_id === null ? null : String(row.worker_id),
     lastError: row.last_error === null ? null : String(row.last_error),
     replayOf: row.replay_of === null ? null : Number(row.replay_of),
+    pausedOn: row.paused_on === null || row.paused_on === undefined ? null : String(row.paused_on),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   }
