@@ -57,17 +57,20 @@ export function registerRunsCommands(program: Command): void {
       }),
     )
 
-  withStore(runs.command('show').description('show one run with its attempts').argument('<id>', 'run id', parsePositive))
+  withStore(runs.command('show').description('show one run with its attempts and steps').argument('<id>', 'run id', parsePositive))
     .action((id: number, options: StoreOptions) =>
       usingStore(options, async (store) => {
         const run = await store.getRun(id)
         if (!run) throw new ConfigError(`run ${id} does not exist in this store`)
-        const attempts = await store.listAttempts(id)
-        if (options.json) return print({ run, attempts })
+        const [attempts, steps] = await Promise.all([store.listAttempts(id), store.listSteps(id)])
+        if (options.json) return print({ run, attempts, steps })
         console.log(table([run]))
         for (const a of attempts) {
           const took = a.endedAt === null ? 'unfinished' : `${a.endedAt - a.startedAt} ms`
           console.log(`\nattempt ${a.number} on ${a.workerId} at ${iso(a.startedAt)}: ${a.outcome ?? 'running'} (${took})`)
+          for (const step of steps.filter((x) => x.attempt === a.number)) {
+            console.log(indent(`step "${step.name}" finished at ${iso(step.finishedAt)}: ${JSON.stringify(step.result) ?? 'undefined'}`))
+          }
           if (a.errorStack ?? a.errorMessage) console.log(indent(a.errorStack ?? a.errorMessage ?? ''))
         }
       }),

@@ -6,6 +6,9 @@ import type { Logger } from 'pino'
 import type { StoredEvent } from '../core/types.ts'
 import type { RetryPolicy } from '../core/retry.ts'
 import type { LoopGuard } from './loop-guard.ts'
+import type { ScheduleFunction } from './schedule.ts'
+import type { VersionOption } from './stale-guard.ts'
+import type { StepFunction } from './steps.ts'
 
 const ACTION = Symbol.for('storehook.action')
 
@@ -50,6 +53,35 @@ export interface ActionContext {
    * if (await ctx.loopGuard.isEcho(`stock:${sku}`, { sku, qty })) return
    */
   loopGuard: LoopGuard
+  /**
+   * Schedules a follow-up: stores an event of `type` from the built-in source `schedule`, whose
+   * runs (one per action consuming that type) start at `at` or after `delayMs`, not before. It is
+   * durable at once: a restart meanwhile loses nothing. Scheduling is idempotent per run and `key`
+   * (default: the type): a retried attempt schedules nothing new, so schedule before or after the
+   * call that may fail, as suits. Several follow-ups of one type from one run need distinct keys.
+   * A type no action consumes is refused. While it waits, a follow-up run holds its ordering key.
+   *
+   * @example
+   * // actions/order-to-erp.ts: send the order, then check its status in 10 minutes
+   * await erp.post('orders', { json: order, idempotencyKey: ctx.idempotencyKey })
+   * await ctx.schedule('erp.check-order', { orderId: order.id }, { delayMs: 10 * 60_000 })
+   * // actions/check-order.ts
+   * export default onEvent({ types: 'erp.check-order', source: 'schedule' }, async (event, ctx) => { … })
+   */
+  schedule: ScheduleFunction
+  /**
+   * A durable step: runs `fn` once per run and stores its result; later attempts of the run (a
+   * retry, or after a restart) get the stored result without running `fn` again, and continue
+   * with the first unfinished step. Names must be unique within a run. The result must be plain
+   * JSON data (a Date, Map or class instance is refused at the step). A replay is a new run and
+   * runs every step again.
+   *
+   * @example
+   * const order = await ctx.step('fetch order', () => commerce.getOrder(event.payload.entity_id))
+   * // Return plain data: the status, not the response object (its Headers cannot be stored).
+   * await ctx.step('send to ERP', async () => (await erp.post('orders', { json: order, idempotencyKey: ctx.idempotencyKey })).status)
+   */
+  step: StepFunction
 }
 
 /** See {@link ActionContext.idempotencyKey}. */
@@ -75,6 +107,18 @@ export interface ActionOptions<Payload = any> {
   concurrency?: number
   /** An attempt still running after this long fails as timed out and is retried (default 60 s). */
   timeoutMs?: number
+  /**
+   * The stale-update guard (needs `orderingKey`): where the event carries its entity's version, a
+   * dot path into the payload (`'product.updated_at'`) or a function of the event. A run whose
+   * event is older than the last version this action delivered for the same key is not run but
+   * finished as `skipped`, so a late retry or an old event never overwrites newer data. Numbers
+   * compare as numbers, timestamps as instants, anything else as strings; an event without a
+   * version always runs.
+   *
+   * @example
+   * onEvent({ types: 'catalog_product_save_after', orderingKey: 'sku', version: 'updated_at' }, handler)
+   */
+  version?: VersionOption<Payload>
 }
 
 export interface ActionDefinition<Payload = any> {

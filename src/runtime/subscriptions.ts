@@ -3,10 +3,14 @@
  * Which actions an event goes to, and under which ordering key: decided at ingest, stored with
  * each run, so later changes to the project do not reshuffle runs already promised.
  */
+import type { Logger } from 'pino'
 import { ConfigError } from '../core/errors.ts'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.ts'
 import type { InboundEvent } from '../core/types.ts'
+import type { NewRun } from '../store/store.ts'
 import type { ActionDefinition, ActionEvent, ActionHandler } from './action.ts'
+import type { CronSchedule } from './cron-action.ts'
+import { makeVersionReader } from './stale-guard.ts'
 
 export const DEFAULT_ACTION_TIMEOUT_MS = 60_000
 /** The longest timer Node.js can set (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
@@ -26,6 +30,10 @@ export interface LoadedAction {
   matchesType(type: string): boolean
   /** The run's ordering key for this event, or null; throws if the user's function throws. */
   orderingKey(event: Pick<ActionEvent, 'id' | 'type' | 'payload' | 'headers' | 'source'>): string | null
+  /** For an action made with `onCron`: its schedule (see cron-action.ts). */
+  cron?: CronSchedule
+  /** The event's entity version for the stale-update guard; null without `version` or when absent. */
+  version: ((event: ActionEvent) => string | null) | null
 }
 
 export function loadAction(name: string, file: string, definition: ActionDefinition, sourceNames: string[]): LoadedAction {
@@ -56,6 +64,12 @@ export function loadAction(name: string, file: string, definition: ActionDefinit
   if (options.timeoutMs !== undefined && options.timeoutMs > MAX_TIMER_MS) {
     throw new ConfigError(`${where}: timeoutMs: at most ${MAX_TIMER_MS} (about 24.8 days), the longest timer Node.js can set`)
   }
+  if (options.version !== undefined && options.orderingKey === undefined) {
+    throw new ConfigError(`${where}: version: needs an orderingKey, the entity whose versions are compared (e.g. orderingKey: 'product.sku')`)
+  }
+  if (options.version !== undefined && typeof options.version !== 'string' && typeof options.version !== 'function') {
+    throw new ConfigError(`${where}: version: expected a dot path into the payload (such as 'product.updated_at') or a function of the event`)
+  }
   const patterns = types.map(globToRegExp)
   return {
     name,
@@ -68,12 +82,37 @@ export function loadAction(name: string, file: string, definition: ActionDefinit
     handler: definition.handler,
     matchesType: (type) => patterns.some((pattern) => pattern.test(type)),
     orderingKey: makeOrderingKey(options.orderingKey),
+    version: options.version === undefined ? null : makeVersionReader(options.version),
   }
 }
 
 /** The actions subscribed to an event of `type` from `source`. */
 export function subscribers(actions: LoadedAction[], source: string, event: InboundEvent): LoadedAction[] {
   return actions.filter((a) => (a.sources === null || a.sources.includes(source)) && a.matchesType(event.type))
+}
+
+/**
+ * The runs `actions` get for an event: one each, under its ordering key, due at `runAt` (default:
+ * at once). Every path that stores events (inbound requests, `ctx.schedule`, cron ticks) plans
+ * its runs here, so they are keyed alike.
+ */
+export function planRuns(
+  actions: LoadedAction[],
+  source: string,
+  event: InboundEvent,
+  logger: Pick<Logger, 'error'>,
+  runAt?: number,
+): NewRun[] {
+  return actions.map((action) => {
+    let orderingKey: string | null = null
+    try {
+      orderingKey = action.orderingKey({ ...event, source })
+    } catch (error) {
+      // The event must still be stored: losing it is worse than running it unordered.
+      logger.error({ err: error, action: action.name, eventId: event.id }, 'orderingKey threw; this run has no ordering key')
+    }
+    return { action: action.name, orderingKey, maxAttempts: action.retry.maxAttempts, ...(runAt !== undefined ? { runAt } : {}) }
+  })
 }
 
 function globToRegExp(glob: string): RegExp {

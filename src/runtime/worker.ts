@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
-import { coerceError } from '../core/errors.ts'
+import { coerceError, TargetPausedError } from '../core/errors.ts'
 import { classifyFailure } from '../core/outcome.ts'
 import { retryDelay } from '../core/retry.ts'
 import type { Run } from '../core/types.ts'
@@ -16,6 +16,9 @@ import type { AttemptEnd, ClaimedRun, Fingerprint, IngestClaim, Store } from '..
 import { idempotencyKey, type ActionContext, type Connections } from './action.ts'
 import { makeLoopGuard } from './loop-guard.ts'
 import type { Metrics } from './metrics.ts'
+import { makeSchedule } from './schedule.ts'
+import { staleReason } from './stale-guard.ts'
+import { makeStep } from './steps.ts'
 import type { LoadedAction } from './subscriptions.ts'
 
 export interface WorkerOptions {
@@ -261,11 +264,22 @@ export class Worker {
       runId: run.id,
       idempotencyKey: idempotencyKey(action.name, run.source, run.eventId),
       loopGuard: makeLoopGuard(store, remembered),
+      schedule: makeSchedule({ store, actions: this.#options.actions, logger, run, wake: () => this.wake() }),
+      step: makeStep({ store, runId: run.id, attempt: run.attempts, logger }),
     }
     let end: AttemptEnd
     try {
-      await untilAborted(signal, () => action.handler(event, ctx))
-      end = remembered.length ? { outcome: 'succeeded', fingerprints: remembered } : { outcome: 'succeeded' }
+      const version = action.version && run.orderingKey !== null ? action.version(event) : null
+      const stale = version === null ? null : await staleReason(store, action.name, run.orderingKey!, version)
+      if (stale) end = { outcome: 'skipped', reason: stale }
+      else {
+        await untilAborted(signal, () => action.handler(event, ctx))
+        end = {
+          outcome: 'succeeded',
+          ...(remembered.length ? { fingerprints: remembered } : {}),
+          ...(version !== null ? { version: { action: action.name, orderingKey: run.orderingKey!, version } } : {}),
+        }
+      }
     } catch (thrown) {
       end = this.#failure(action, run, coerceError(thrown))
     } finally {
@@ -277,7 +291,10 @@ export class Worker {
     metrics.runsFinished.inc({ action: action.name, outcome })
     metrics.runDuration.observe({ action: action.name, outcome }, (performance.now() - started) / 1000)
     if (end.outcome === 'succeeded') logger.info('run succeeded')
-    else if (end.outcome === 'failed') {
+    else if (end.outcome === 'skipped') logger.info({ reason: end.reason }, 'run skipped: its event is stale')
+    else if (end.outcome === 'paused') {
+      logger.warn({ connection: end.connection }, `run paused until connection "${end.connection}" recovers; the attempt does not count`)
+    } else if (end.outcome === 'failed') {
       logger.warn({ err: end.error, retryAt: new Date(end.retryAt).toISOString() }, `attempt ${run.attempts} of ${run.maxAttempts} failed; will retry`)
     } else {
       logger.error({ err: end.error }, `run is dead after attempt ${run.attempts}: this is an issue in the action's code or its target; replay it once fixed`)
@@ -292,6 +309,8 @@ export class Worker {
   }
 
   #failure(action: LoadedAction, run: Run, error: Error): AttemptEnd {
+    // Not the run's fault, nor worth a retry: it waits for the target's breaker to close.
+    if (isTargetPaused(error)) return { outcome: 'paused', connection: error.connection, error }
     const failure = classifyFailure(error)
     if (!failure.retry) return { outcome: 'dead', error }
     const delay = retryDelay({ ...action.retry, maxAttempts: run.maxAttempts }, run.attempts, this.#options.random)
@@ -311,4 +330,9 @@ function untilAborted(signal: AbortSignal, handler: () => unknown): Promise<unkn
       .then(resolve, reject)
       .finally(() => signal.removeEventListener('abort', onAbort))
   })
+}
+
+/** Also recognizes a TargetPausedError from another copy of storehook's modules (a project's own node_modules). */
+function isTargetPaused(error: Error): error is TargetPausedError {
+  return error instanceof TargetPausedError || (error.name === 'TargetPausedError' && typeof (error as TargetPausedError).connection === 'string')
 }

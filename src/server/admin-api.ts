@@ -42,8 +42,17 @@ export function adminApi(runtime: Runtime): Hono {
   api.get('/runs/:id{[0-9]+}', async (c) => {
     const run = await store.getRun(Number(c.req.param('id')))
     if (!run) throw new HttpError(404, 'no such run')
-    const [attempts, event] = await Promise.all([store.listAttempts(run.id), store.getEvent(run.source, run.eventId)])
-    return c.json({ run: isoTimes(run), attempts: attempts.map(isoTimes), event: event && isoTimes(event) })
+    const [attempts, steps, event] = await Promise.all([
+      store.listAttempts(run.id),
+      store.listSteps(run.id),
+      store.getEvent(run.source, run.eventId),
+    ])
+    // Each attempt lists the durable steps it finished (later attempts replay them, not redo them).
+    const withSteps = attempts.map((a) => ({
+      ...isoTimes(a),
+      steps: steps.filter((step) => step.attempt === a.number).map(({ runId: _, ...step }) => isoTimes(step)),
+    }))
+    return c.json({ run: isoTimes(run), attempts: withSteps, event: event && isoTimes(event) })
   })
 
   api.post('/runs/:id{[0-9]+}/replay', async (c) => {

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
 import type { InboundEvent } from '../core/types.ts'
+import { describeStepsContract } from './contract-steps.ts'
 import type { IngestItem, NewRun, Store } from './store.ts'
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>
@@ -48,6 +49,8 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         await cleanup()
       }
     }
+
+    describeStepsContract(withStore)
 
     it('ingests an event with one pending run per action, payload intact', () =>
       withStore(async (store) => {
@@ -259,6 +262,36 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         const done = (await store.getRun(runId))!
         assert.equal(done.state, 'succeeded')
         assert.deepEqual((await store.listAttempts(runId)).map((a) => a.outcome), ['failed', 'succeeded'])
+      }))
+
+    it('holds a delayed run until its runAt, never starting it at ingest, and reports it as the next run', () =>
+      withStore(async (store) => {
+        const later = Date.now() + 60_000
+        const claim = { workerId: 'w', slots: { a: { limit: 5, leaseMs: 60_000 }, b: { limit: 5, leaseMs: 60_000 } } }
+        const [o] = await store.ingest([item([{ ...run('a'), runAt: later }, run('b')])], claim)
+        const [delayedId, dueId] = o!.runIds as [number, number]
+        assert.ok(!(o!.claimed ?? []).some((c) => c.run.id === delayedId), 'a run not yet due is not started by the ingest')
+        const delayed = (await store.getRun(delayedId))!
+        assert.deepEqual([delayed.state, delayed.runAt], ['pending', later])
+        assert.ok((await store.getRun(dueId))!.runAt <= Date.now(), 'a run without runAt is due at once')
+        assert.deepEqual(await store.claimRuns({ workerId: 'w', action: 'a', limit: 5, leaseMs: 60_000 }), [])
+        assert.equal(await store.nextRunAt(['a']), later)
+
+        // Due once its time has come (a runAt already past is due at once)…
+        const soon = Date.now() + 300
+        const [past, near] = await store.ingest([item([{ ...run('a'), runAt: Date.now() - 1000 }]), item([{ ...run('a'), runAt: soon }])])
+        assert.deepEqual((await store.claimRuns({ workerId: 'w', action: 'a', limit: 5, leaseMs: 60_000 })).map((c) => c.run.id), [past!.runIds[0]])
+        await sleep(soon - Date.now() + 100)
+        const [claimed] = await store.claimRuns({ workerId: 'w', action: 'a', limit: 5, leaseMs: 60_000 })
+        assert.deepEqual([claimed?.run.id, claimed?.run.attempts], [near!.runIds[0], 1])
+        assert.equal(await store.nextRunAt(['a']), later, 'the far one still waits')
+
+        // …and while it waits it holds its ordering key, like a retrying run.
+        const [held, behind] = await store.ingest([item([{ ...run('k', 'order-1'), runAt: later }]), item([run('k', 'order-1'), run('k', 'order-2')])])
+        const started = await store.claimRuns({ workerId: 'w', action: 'k', limit: 5, leaseMs: 60_000 })
+        assert.deepEqual(started.map((c) => c.run.orderingKey), ['order-2'])
+        assert.equal((await store.getRun(behind!.runIds[0]!))!.state, 'pending')
+        assert.equal((await store.getRun(held!.runIds[0]!))!.state, 'pending')
       }))
 
     it('refuses to finish an attempt for a worker that no longer holds the run', () =>

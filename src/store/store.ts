@@ -19,6 +19,12 @@ export interface NewRun {
   action: string
   orderingKey: string | null
   maxAttempts: number
+  /**
+   * Epoch ms before which the run may not be claimed (a delayed or scheduled run); default: the
+   * ingest's time. A run not yet due is never started by an {@link IngestClaim}. While it waits it
+   * is unfinished, so it holds its ordering key like a retrying run does.
+   */
+  runAt?: number
 }
 
 export interface IngestItem {
@@ -64,10 +70,47 @@ export interface ClaimedRun {
 }
 
 export type AttemptEnd =
-  /** `fingerprints`: what the run asked to remember (loop suppression), written only with its success. */
-  | { outcome: 'succeeded'; fingerprints?: Fingerprint[] }
+  /**
+   * `fingerprints`: what the run asked to remember (loop suppression); `version`: the entity
+   * version it delivered (the stale-update guard). Both are written only with its success.
+   */
+  | { outcome: 'succeeded'; fingerprints?: Fingerprint[]; version?: EntityVersion }
   | { outcome: 'failed'; error: Error; retryAt: number }
   | { outcome: 'dead'; error: Error }
+  /**
+   * The run needs a connection whose breaker is open: it waits, without spending a retry, until
+   * {@link Store.resumePausedRuns} is called for that connection.
+   */
+  | { outcome: 'paused'; connection: string; error: Error }
+  /** The event is older than one already delivered for the run's ordering key: finished, not run. */
+  | { outcome: 'skipped'; reason: string }
+
+/** The stale-update guard's record: the newest version of an entity an action has delivered. */
+export interface EntityVersion {
+  action: string
+  orderingKey: string
+  version: string
+}
+
+/** A durable step's result, as `ctx.step` stored it (see runtime/steps.ts). */
+export interface Step {
+  runId: number
+  name: string
+  /** The attempt that finished the step. */
+  attempt: number
+  /** The step's result, parsed from the JSON it was stored as. */
+  result: unknown
+  finishedAt: number
+}
+
+export interface NewStep {
+  runId: number
+  name: string
+  attempt: number
+  /** The result as JSON text; '' for `undefined` (a step that returns nothing). */
+  result: string
+  finishedAt: number
+}
 
 /**
  * Loop suppression for two-way sync: a digest of what an action wrote to a system, kept under a
@@ -211,6 +254,23 @@ export interface Store {
   countRunsByState(): Promise<Record<RunState, number>>
   /** True when `digest` is the unexpired fingerprint recorded under `key` (see {@link Fingerprint}). */
   fingerprintMatches(key: string, digest: string, now: number): Promise<boolean>
+
+  /** A run's finished steps, in the order they finished. */
+  listSteps(runId: number): Promise<Step[]>
+  /**
+   * Stores a finished step durably (fsynced like an acknowledged event: a restart must not redo
+   * it). The first result stored under (run, name) stays: when another attempt already stored
+   * one (a lease lost mid-step), that one is returned, so every attempt continues from the same
+   * result.
+   */
+  saveStep(step: NewStep): Promise<Step>
+  /**
+   * Makes runs paused on `connection` claimable again, oldest first: `limit` of them (a probe),
+   * or all. Resolves to how many were resumed.
+   */
+  resumePausedRuns(connection: string, limit?: number): Promise<number>
+  /** The newest version `action` delivered for `orderingKey` (see {@link EntityVersion}), or null. */
+  latestVersion(action: string, orderingKey: string): Promise<string | null>
 
   /**
    * Optional: calls `listener` when another process sharing this store commits runs that may be

@@ -14,14 +14,16 @@
  * has already closed the attempt.
  */
 import type { Pool, PoolClient } from 'pg'
+import { finishValues } from '../finish-values.ts'
 import type { FinishAttempt } from '../store.ts'
 import type { Combined, GroupCommit } from './group-commit.ts'
 import { statement } from './rows.ts'
 
 export function makeFinish(pool: Pool, s: string, schema: string, commits: GroupCommit) {
+  // A paused attempt gives its attempt back (max_attempts + 1), as a release at shutdown does.
   const finishRun = statement(schema, 'finishrun', /* sql */ `
     UPDATE ${s}.runs SET state = $5, run_at = $6, lease_expires_at = NULL, worker_id = NULL,
-      last_error = $7, updated_at = $4
+      last_error = $7, paused_on = $8, max_attempts = max_attempts + $9, updated_at = $4
     WHERE id = $1 AND state = 'running' AND worker_id = $2 AND attempts = $3`)
   const finishAttemptRow = statement(schema, 'finishatt', /* sql */ `
     UPDATE ${s}.attempts SET ended_at = $3, outcome = $4, error_message = $5, error_stack = $6
@@ -44,25 +46,13 @@ export function makeFinish(pool: Pool, s: string, schema: string, commits: Group
       WHERE a.run_id = f.run_id AND a.number = f.attempt AND a.ended_at IS NULL)
     SELECT id FROM finished`)
 
-  /** The row values a finish writes. */
-  function finishValues({ end }: FinishAttempt, now: number) {
-    const error = end.outcome === 'succeeded' ? null : end.error
-    return {
-      state: end.outcome === 'succeeded' ? 'succeeded' : end.outcome === 'dead' ? 'dead' : 'retrying',
-      // Times are integer ms in the schema; a retry is never due earlier than asked.
-      runAt: end.outcome === 'failed' ? Math.ceil(end.retryAt) : now,
-      message: error ? error.message : null,
-      stack: error?.stack ?? null,
-    }
-  }
-
   const batched: Combined<FinishAttempt, boolean> = {
     async run(client, finishes) {
       // Two finishes of one run in a batch: an UPDATE … FROM would apply one of them at random;
       // run each alone instead, in order, so the first wins and the second learns it lost.
       if (new Set(finishes.map((f) => f.runId)).size < finishes.length) throw new Error('a run finished twice in one batch')
       const now = Date.now()
-      const values = finishes.map((finish) => finishValues(finish, now))
+      const values = finishes.map((finish) => finishValues(finish.end, now))
       const { rows } = await client.query<{ id: string }>(
         finishBatch([
           finishes.map((f) => f.runId),
@@ -89,23 +79,31 @@ export function makeFinish(pool: Pool, s: string, schema: string, commits: Group
   const sweepFingerprints = statement(schema, 'fpsweep', /* sql */ `
     DELETE FROM ${s}.fingerprints WHERE key IN (SELECT key FROM ${s}.fingerprints WHERE expires_at <= $1 LIMIT 100)`)
 
+  const upsertVersion = statement(schema, 'verupsert', /* sql */ `
+    INSERT INTO ${s}.entity_versions (action, ordering_key, version, updated_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (action, ordering_key) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`)
+
   function finishAttempt(finish: FinishAttempt): Promise<boolean> {
     const { runId, workerId, attempt, end } = finish
     const fingerprints = end.outcome === 'succeeded' ? (end.fingerprints ?? []) : []
+    const version = end.outcome === 'succeeded' ? end.version : undefined
     const alone = async (client: PoolClient) => {
       const now = Date.now()
-      const { state, runAt, message, stack } = finishValues(finish, now)
-      const changed = await client.query(finishRun([runId, workerId, attempt, now, state, runAt, message]))
+      const { state, runAt, message, stack, pausedOn } = finishValues(end, now)
+      const givenBack = end.outcome === 'paused' ? 1 : 0
+      const changed = await client.query(finishRun([runId, workerId, attempt, now, state, runAt, message, pausedOn, givenBack]))
       // The attempt happened either way; if the lease was lost a reclaim already closed it.
       await client.query(finishAttemptRow([runId, attempt, now, end.outcome, message, stack]))
-      if (fingerprints.length > 0 && changed.rowCount === 1) {
+      if (changed.rowCount === 1 && fingerprints.length > 0) {
         await client.query(upsertFingerprints([fingerprints.map((f) => f.key), fingerprints.map((f) => f.digest), fingerprints.map((f) => f.expiresAt)]))
         await client.query(sweepFingerprints([now]))
       }
+      if (changed.rowCount === 1 && version) await client.query(upsertVersion([version.action, version.orderingKey, version.version, now]))
       return changed.rowCount === 1
     }
-    // A finish with fingerprints writes more than the batched statement does: it goes alone.
-    return fingerprints.length > 0 ? commits.write(alone) : commits.write(alone, { with: batched, input: finish })
+    // The batched statement writes only a run's state and attempt: anything more goes alone.
+    const plain = fingerprints.length === 0 && !version && end.outcome !== 'paused'
+    return plain ? commits.write(alone, { with: batched, input: finish }) : commits.write(alone)
   }
 
   const selectFingerprint = statement(schema, 'fpselect', /* sql */ `

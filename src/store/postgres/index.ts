@@ -24,6 +24,7 @@ import { makeIngest } from './ingest.ts'
 import { migrate } from './migrations.ts'
 import { openPool } from './pool.ts'
 import { RunsAvailableChannel } from './notify.ts'
+import { makeSteps } from './steps.ts'
 import { makeQueries } from './queries.ts'
 
 export interface PostgresStoreOptions {
@@ -99,6 +100,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...makeFinish(pool, s, schema, commits),
     ...makeQueries(pool, s, schema, commits),
     ...makeExternalCalls(pool, s),
+    ...makeSteps(pool, s, schema, commits),
     onRunsAvailable(listener) {
       const { ready, unsubscribe } = channel.subscribe(listener)
       listening = ready

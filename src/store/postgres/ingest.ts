@@ -26,8 +26,8 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
       RETURNING seq, duplicate_deliveries),
     created AS (
       INSERT INTO ${s}.runs (event_seq, action, state, max_attempts, ordering_key, run_at, created_at, updated_at)
-      SELECT event.seq, r.action, 'pending', r.max_attempts, r.ordering_key, $6, $6, $6
-      FROM event, unnest($7::text[], $8::int[], $9::text[]) WITH ORDINALITY AS r (action, max_attempts, ordering_key, n)
+      SELECT event.seq, r.action, 'pending', r.max_attempts, r.ordering_key, COALESCE(r.run_at, $6), $6, $6
+      FROM event, unnest($7::text[], $8::int[], $9::text[], $10::bigint[]) WITH ORDINALITY AS r (action, max_attempts, ordering_key, run_at, n)
       WHERE event.duplicate_deliveries = 0
       ORDER BY r.n
       RETURNING id)
@@ -48,6 +48,7 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
           item.runs.map((r) => r.action),
           item.runs.map((r) => r.maxAttempts),
           item.runs.map((r) => r.orderingKey),
+          item.runs.map((r) => (r.runAt === undefined ? null : Math.ceil(r.runAt))),
         ]),
       )
       const row = rows[0]!
@@ -81,8 +82,9 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
       FROM input i JOIN event e ON e.source = i.source AND e.id = i.id),
     created AS (
       INSERT INTO ${s}.runs (event_seq, action, state, max_attempts, ordering_key, run_at, created_at, updated_at)
-      SELECT f.seq, r.action, 'pending', r.max_attempts, r.ordering_key, $7, $7, $7
-      FROM unnest($8::int[], $9::text[], $10::int[], $11::text[]) WITH ORDINALITY AS r (item, action, max_attempts, ordering_key, n)
+      SELECT f.seq, r.action, 'pending', r.max_attempts, r.ordering_key, COALESCE(r.run_at, $7), $7, $7
+      FROM unnest($8::int[], $9::text[], $10::int[], $11::text[], $12::bigint[])
+        WITH ORDINALITY AS r (item, action, max_attempts, ordering_key, run_at, n)
       JOIN fresh f ON f.n = r.item
       WHERE f.inserted
       ORDER BY r.n
@@ -103,6 +105,7 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
       const runAction: string[] = []
       const runMaxAttempts: number[] = []
       const runKey: (string | null)[] = []
+      const runAt: (number | null)[] = []
       const firstOf = new Map<string, number>()
       // For each item of each write: the index of its distinct event, and whether it is the first.
       const refs = writes.map((items) =>
@@ -126,6 +129,7 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
             runAction.push(run.action)
             runMaxAttempts.push(run.maxAttempts)
             runKey.push(run.orderingKey)
+            runAt.push(run.runAt === undefined ? null : Math.ceil(run.runAt))
           }
           return { index, first: true }
         }),
@@ -143,6 +147,7 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
           runAction,
           runMaxAttempts,
           runKey,
+          runAt,
         ]),
       )
       const byIndex: { seq: number; inserted: boolean; runIds: number[] }[] = []

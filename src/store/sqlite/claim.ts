@@ -4,10 +4,12 @@
  * is a plain UPDATE … RETURNING inside the write transaction; no row locks are needed.
  */
 import type { DatabaseSync } from 'node:sqlite'
+import { finishValues } from '../finish-values.ts'
 import type { ClaimedRun, ClaimRequest, FinishAttempt } from '../store.ts'
 import type { makeFingerprints } from './fingerprints.ts'
 import type { GroupCommit } from './group-commit.ts'
 import { RUN_SELECT, toEvent, toRun, type Row } from './rows.ts'
+import type { makeVersions } from './steps.ts'
 
 const LEASE_LOST_ON_LAST_ATTEMPT =
   'the worker running the last attempt stopped without finishing it (lease expired)'
@@ -15,7 +17,12 @@ const LEASE_LOST_ON_LAST_ATTEMPT =
 /** Claims and outcomes are not acknowledged to anyone: no fsync of their own (see group-commit.ts). */
 const WORKER_BOOKKEEPING = { durable: false }
 
-export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit, fingerprints: ReturnType<typeof makeFingerprints>) {
+export function makeRunLifecycle(
+  db: DatabaseSync,
+  commits: GroupCommit,
+  fingerprints: ReturnType<typeof makeFingerprints>,
+  versions: ReturnType<typeof makeVersions>,
+) {
   // A run whose process died on its last attempt must not run again: it may be what kills it.
   const buryAbandonedLastAttempts = db.prepare(/* sql */ `
     UPDATE runs SET state = 'dead', lease_expires_at = NULL, worker_id = NULL,
@@ -74,10 +81,12 @@ export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit, fingerp
     }, WORKER_BOOKKEEPING)
   }
 
+  // A paused attempt gives its attempt back (max_attempts + 1), as a release at shutdown does.
   const finishRun = db.prepare(/* sql */ `
     UPDATE runs SET state = :state, run_at = :run_at, lease_expires_at = NULL, worker_id = NULL,
-      last_error = :error, updated_at = :now
-    WHERE id = :id AND state = 'running' AND worker_id = :worker AND attempts = :attempt`)
+      last_error = :error, paused_on = :paused_on, max_attempts = max_attempts + :given_back, updated_at = :now
+    WHERE id = :id AND state = 'running' AND worker_id = :worker AND attempts = :attempt
+    RETURNING action, ordering_key`)
   const finishAttemptRow = db.prepare(/* sql */ `
     UPDATE attempts SET ended_at = :now, outcome = :outcome, error_message = :message, error_stack = :stack
     WHERE run_id = :id AND number = :attempt AND ended_at IS NULL`)
@@ -85,29 +94,37 @@ export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit, fingerp
   function finishAttempt({ runId, workerId, attempt, end }: FinishAttempt): Promise<boolean> {
     return commits.write(() => {
       const now = Date.now()
-      const error = end.outcome === 'succeeded' ? null : end.error
-      const state = end.outcome === 'succeeded' ? 'succeeded' : end.outcome === 'dead' ? 'dead' : 'retrying'
-      const changed = finishRun.run({
+      const { state, runAt, message, stack, pausedOn } = finishValues(end, now)
+      const finished = finishRun.get({
         id: runId,
         worker: workerId,
         attempt,
         state,
-        run_at: end.outcome === 'failed' ? end.retryAt : now,
-        error: error ? error.message : null,
+        run_at: runAt,
+        error: message,
+        paused_on: pausedOn,
+        given_back: end.outcome === 'paused' ? 1 : 0,
         now,
-      }).changes
+      }) as Row | undefined
       // The attempt happened either way; if the lease was lost a reclaim already closed it.
-      finishAttemptRow.run({
-        id: runId,
-        attempt,
-        now,
-        outcome: end.outcome,
-        message: error ? error.message : null,
-        stack: error?.stack ?? null,
-      })
-      if (end.outcome === 'succeeded' && end.fingerprints?.length && Number(changed) === 1) fingerprints.record(end.fingerprints, now)
-      return Number(changed) === 1
+      finishAttemptRow.run({ id: runId, attempt, now, outcome: end.outcome, message, stack })
+      if (finished && end.outcome === 'succeeded') {
+        if (end.fingerprints?.length) fingerprints.record(end.fingerprints, now)
+        if (end.version) versions.record(end.version.action, end.version.orderingKey, end.version.version, now)
+      }
+      return finished !== undefined
     }, WORKER_BOOKKEEPING)
+  }
+
+  const resume = db.prepare(/* sql */ `
+    UPDATE runs SET paused_on = NULL, run_at = :now, updated_at = :now
+    WHERE id IN (SELECT id FROM runs WHERE paused_on = :connection AND state = 'retrying' ORDER BY id LIMIT :limit)`)
+
+  function resumePausedRuns(connection: string, limit?: number): Promise<number> {
+    return commits.write(
+      () => Number(resume.run({ connection, limit: limit ?? -1, now: Date.now() }).changes),
+      WORKER_BOOKKEEPING,
+    )
   }
 
   // An attempt cut short by shutdown is not the run's fault: give the attempt back.
@@ -140,5 +157,6 @@ export function makeRunLifecycle(db: DatabaseSync, commits: GroupCommit, fingerp
     return row.next === null ? null : Number(row.next)
   }
 
-  return { claimRuns, finishAttempt, releaseRuns, nextRunAt }
+  return { claimRuns, finishAttempt, releaseRuns, nextRunAt, resumePausedRuns }
 }
+

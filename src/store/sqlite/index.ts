@@ -17,6 +17,7 @@ import { makeFingerprints } from './fingerprints.ts'
 import { GroupCommit } from './group-commit.ts'
 import { makeIngest } from './ingest.ts'
 import { migrations } from './migrations.ts'
+import { makeSteps, makeVersions } from './steps.ts'
 import { makeQueries } from './queries.ts'
 
 export interface SqliteStoreOptions {
@@ -52,11 +53,14 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.exec('PRAGMA foreign_keys = ON')
 
   const fingerprints = makeFingerprints(db)
+  const versions = makeVersions(db)
   const commits = new GroupCommit(db, options.groupCommitWindowMs ?? 0, options.synchronous ?? 'full')
   return {
     kind: 'sqlite',
     ingest: makeIngest(db, commits),
-    ...makeRunLifecycle(db, commits, fingerprints),
+    ...makeRunLifecycle(db, commits, fingerprints, versions),
+    ...makeSteps(db, commits),
+    latestVersion: versions.latestVersion,
     fingerprintMatches: fingerprints.fingerprintMatches,
     ...makeQueries(db, commits),
     ...makeExternalCalls(db, commits),

@@ -49,9 +49,12 @@ export function makeIngest(db: DatabaseSync, commits: GroupCommit) {
     const claimed: ClaimedRun[] = []
     const runIds = item.runs.map((run) => {
       const left = slotsLeft.get(run.action) ?? 0
-      const startNow = claim !== undefined && left > 0 && (run.orderingKey === null || !keyBusy.get(run.action, run.orderingKey))
+      const runAt = run.runAt === undefined ? now : Math.ceil(run.runAt)
+      // A run not yet due (scheduled for later) waits for a claim at its time, like a retry.
+      const startNow =
+        claim !== undefined && left > 0 && runAt <= now && (run.orderingKey === null || !keyBusy.get(run.action, run.orderingKey))
       if (!startNow) {
-        return Number((insertRun.get(row.seq, run.action, run.maxAttempts, run.orderingKey, now, now, now) as { id: number }).id)
+        return Number((insertRun.get(row.seq, run.action, run.maxAttempts, run.orderingKey, runAt, now, now) as { id: number }).id)
       }
       slotsLeft.set(run.action, left - 1)
       const lease = now + claim.slots[run.action]!.leaseMs

@@ -36,6 +36,10 @@ const METHODS = [
   'runsForEvent',
   'countRunsByState',
   'fingerprintMatches',
+  'listSteps',
+  'saveStep',
+  'resumePausedRuns',
+  'latestVersion',
   'ping',
   'recordExternalCalls',
   'listExternalCalls',
@@ -127,7 +131,7 @@ export async function openThreadedSqliteStore(options: SqliteStoreOptions): Prom
  * clone refuses; the store keeps only its message and stack.
  */
 function cloneableEnd(finish: FinishAttempt): FinishAttempt {
-  if (finish.end.outcome === 'succeeded') return finish
+  if (finish.end.outcome === 'succeeded' || finish.end.outcome === 'skipped') return finish
   const { name, message, stack } = finish.end.error
   return { ...finish, end: { ...finish.end, error: deserializeError({ name, message, ...(stack ? { stack } : {}) }) } }
 }
