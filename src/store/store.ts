@@ -258,10 +258,12 @@ export interface Store {
   /** A run's finished steps, in the order they finished. */
   listSteps(runId: number): Promise<Step[]>
   /**
-   * Stores a finished step durably (fsynced like an acknowledged event: a restart must not redo
-   * it). The first result stored under (run, name) stays: when another attempt already stored
-   * one (a lease lost mid-step), that one is returned, so every attempt continues from the same
-   * result.
+   * Stores a finished step before the run goes on, as durably as the run's own outcome: it
+   * survives the process being killed; on SQLite a power loss may lose the last ones (no fsync
+   * of their own, like all worker bookkeeping), and those steps then run again, as any
+   * unfinished work does. The first result stored under (run, name) stays: when another attempt
+   * already stored one (a lease lost mid-step), that one is returned, so every attempt continues
+   * from the same result.
    */
   saveStep(step: NewStep): Promise<Step>
   /**

@@ -1,7 +1,7 @@
 /**
  * @module
- * Durable steps on SQLite (see `Step` in ../store.ts): a finished step is written as durably as
- * an acknowledged event, because a restart must continue after it rather than redo it.
+ * Durable steps on SQLite (see `Step` and `saveStep` in ../store.ts): written like the rest of
+ * the worker's bookkeeping, committed before the run goes on but without an fsync of its own.
  */
 import type { DatabaseSync } from 'node:sqlite'
 import type { NewStep, Step } from '../store.ts'
@@ -32,10 +32,13 @@ export function makeSteps(db: DatabaseSync, commits: GroupCommit) {
       return (select.all(runId) as Row[]).map(toStep)
     },
     saveStep(step: NewStep): Promise<Step> {
-      return commits.write(() => {
-        insert.run(step.runId, step.name, step.attempt, step.result, step.finishedAt)
-        return toStep(selectOne.get(step.runId, step.name) as Row)
-      })
+      return commits.write(
+        () => {
+          insert.run(step.runId, step.name, step.attempt, step.result, step.finishedAt)
+          return toStep(selectOne.get(step.runId, step.name) as Row)
+        },
+        { durable: false },
+      )
     },
   }
 }
