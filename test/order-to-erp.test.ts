@@ -90,6 +90,8 @@ describe('examples/order-to-erp', () => {
     // The default policy's first retries wait up to 10 s and 20 s (full jitter).
     await eventually(() => orders.every(({ entityId }) => erpOrders(entityId).length === 1), 60_000, 'every order after the outage')
     assert.equal((await admin('/runs?state=dead')).runs.length, 0)
+    // Durable steps: the ERP's failures were retried without fetching the order again.
+    for (const { entityId } of orders) assert.equal(commerce.requests.filter((r) => r.resource === `orders/${entityId}`).length, 1)
   })
 
   it('makes an event without entity_id dead at once, with a message that says why', async () => {

@@ -8,19 +8,22 @@ import { onEvent, type AdobeCommerceClient, type HttpClient } from 'storehook'
 // - an event without entity_id is a PermanentError: dead at once, with a message, instead of
 //   `orders/undefined` and a day of retries;
 // - the ERP gets the same Idempotency-Key on every retry and replay, so it can drop repeats;
-// - runs of one order execute one at a time, in event order (orderingKey).
+// - runs of one order execute one at a time, in event order (orderingKey);
+// - each call is a durable step: a retry after an ERP failure does not fetch the order from
+//   Commerce again (nor spend its rate limit), it goes straight to the ERP.
 export default onEvent(
   { types: 'observer.sales_order_save_after', source: 'commerce', orderingKey: 'data.value.entity_id' },
-  async (event, { connections, signal, idempotencyKey, logger }) => {
+  async (event, { connections, signal, idempotencyKey, logger, step }) => {
     const commerce: AdobeCommerceClient = connections.commerce
     const erp: HttpClient = connections.erp
     const order = { ...event.payload.data.value }
     if (order.extension_attributes === undefined) {
       // getOrder refuses a missing or non-numeric id with a PermanentError before any request.
-      const full = await commerce.getOrder(order.entity_id, { signal })
-      order.extension_attributes = full.extension_attributes
+      order.extension_attributes = await step('fetch extension_attributes', async () => {
+        return (await commerce.getOrder(order.entity_id, { signal })).extension_attributes ?? null
+      })
     }
-    await erp.post('orders', { json: order, idempotencyKey, signal })
-    logger.info({ entityId: order.entity_id }, 'order sent to the ERP')
+    const status = await step('send to ERP', async () => (await erp.post('orders', { json: order, idempotencyKey, signal })).status)
+    logger.info({ entityId: order.entity_id, status }, 'order sent to the ERP')
   },
 )
