@@ -7,6 +7,7 @@
  * gave, plus `retryAfterMs` when the target asked to wait.
  */
 import type { z } from 'zod'
+import type { FlowRegistry } from './flow/registry.ts'
 
 /** One outbound call as it is reported to {@link ConnectionDeps.onCall}, for logs and metrics. */
 export interface OutboundCall {
@@ -27,6 +28,12 @@ export interface OutboundCall {
 export interface ConnectionDeps {
   /** Called once per outbound call, for logs and metrics. */
   onCall?: (call: OutboundCall) => void
+  /**
+   * Where the connection registers its flow control (rate budget, concurrency cap, breaker), so
+   * the runtime can share slots across processes and watch breakers. Without it a connection
+   * keeps its own, in this process.
+   */
+  flow?: FlowRegistry
 }
 
 /**

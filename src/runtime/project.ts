@@ -19,8 +19,11 @@ import { sourceKinds } from '../sources/index.ts'
 import type { Source } from '../sources/source.ts'
 import { isActionDefinition } from './action.ts'
 import { isEnvRef, type ProjectConfig } from './config.ts'
+import { loadProjectAction } from './cron-action.ts'
+import { CRON_SOURCE } from './cron.ts'
 import { loadExternal, type LoadedExternal } from './external/load.ts'
-import { loadAction, MAX_TIMER_MS, type LoadedAction } from './subscriptions.ts'
+import { SCHEDULE_SOURCE } from './schedule.ts'
+import { MAX_TIMER_MS, type LoadedAction } from './subscriptions.ts'
 
 export const CONFIG_FILES = ['storehook.config.ts', 'storehook.config.mjs', 'storehook.config.js']
 const ACTION_FILE = /^(?!.*\.(test|spec)\.)(?!.*\.d\.ts$).*\.(ts|mts|js|mjs)$/
@@ -87,6 +90,9 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
 
   const sourceMap = new Map<string, Source>()
   for (const [name, raw] of Object.entries(resolveEnv(sources, configName, 'sources.'))) {
+    if (name === SCHEDULE_SOURCE || name === CRON_SOURCE) {
+      throw new ConfigError(`${configName}: sources.${name}: "${name}" is the built-in source of ${name === CRON_SOURCE ? 'cron ticks' : 'ctx.schedule'}; give this source another name`)
+    }
     const kind = pickKind(sourceKinds, raw, configName, `sources.${name}`)
     const { kind: _, ...options } = raw as { kind: string }
     sourceMap.set(name, kind.create(name, parse(kind.configSchema, options, configName, `sources.${name}.`)))
@@ -102,19 +108,19 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
   const loaded: LoadedAction[] = []
   for (const [name, definition] of Object.entries(actions)) {
     if (!isActionDefinition(definition)) {
-      throw new ConfigError(`${configName}: actions.${name}: expected an action made with onEvent(…)`)
+      throw new ConfigError(`${configName}: actions.${name}: expected an action made with onEvent(…) or onCron(…)`)
     }
-    loaded.push(loadAction(name, configName, definition, sourceNames))
+    loaded.push(loadProjectAction(name, configName, definition, sourceNames))
   }
   for (const file of listActionFiles(join(dir, 'actions'))) {
     const shown = relative(dir, file).split(sep).join('/')
     const definition = await importDefault(file, shown)
     if (!isActionDefinition(definition)) {
-      throw new ConfigError(`${shown}: the default export must be an action: export default onEvent(…)`)
+      throw new ConfigError(`${shown}: the default export must be an action: export default onEvent(…) or onCron(…)`)
     }
     const name = relative(join(dir, 'actions'), file).split(sep).join('/').replace(/\.[^.]+$/, '')
     if (loaded.some((a) => a.name === name)) throw new ConfigError(`${shown}: an action named "${name}" is already defined`)
-    loaded.push(loadAction(name, shown, definition, sourceNames))
+    loaded.push(loadProjectAction(name, shown, definition, sourceNames))
   }
 
   const external: LoadedExternal[] = []

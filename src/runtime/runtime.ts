@@ -10,10 +10,12 @@ import { HttpError, VerificationError } from '../core/errors.ts'
 import type { InboundEvent } from '../core/types.ts'
 import type { SourceRequest } from '../sources/source.ts'
 import type { IngestItem, IngestOutcome, Store } from '../store/store.ts'
+import { cronType } from './cron-action.ts'
+import { CRON_SOURCE, Timekeeper, type CronJob } from './cron.ts'
 import { ExternalResources } from './external/index.ts'
 import { createMetrics, type Metrics, type RejectReason } from './metrics.ts'
 import type { Project } from './project.ts'
-import { subscribers } from './subscriptions.ts'
+import { planRuns, subscribers } from './subscriptions.ts'
 import { Worker } from './worker.ts'
 
 export interface ReceivedEvent {
@@ -31,6 +33,8 @@ export class Runtime {
   readonly worker: Worker
   /** The project's external resources: `POST /external/<name>`. */
   readonly external: ExternalResources
+  /** Fires the ticks of the project's cron actions (`onCron`) while the runtime runs. */
+  readonly cron: Timekeeper
 
   constructor(options: { project: Project; store: Store; logger: Logger; workerId?: string; random?: () => number }) {
     this.project = options.project
@@ -56,10 +60,16 @@ export class Runtime {
       registry: this.metrics.registry,
       connections: options.project.connections,
     })
+    this.cron = new Timekeeper({
+      jobs: options.project.actions.flatMap((action) => (action.cron ? [{ action: action.name, ...action.cron }] : [])),
+      fire: (job, tick) => this.#storeTick(job, tick),
+      logger: options.logger,
+    })
   }
 
   start(): void {
     this.worker.start()
+    this.cron.start()
     // Runs committed by other processes sharing the store (PostgreSQL) wake this worker at once.
     this.store.onRunsAvailable?.(() => this.worker.wake())
   }
@@ -110,16 +120,31 @@ export class Runtime {
   }
 
   #ingestItem(source: string, event: InboundEvent): IngestItem {
-    const runs = subscribers(this.project.actions, source, event).map((action) => {
-      let orderingKey: string | null = null
-      try {
-        orderingKey = action.orderingKey({ ...event, source })
-      } catch (error) {
-        // The event must still be stored: losing it is worse than running it unordered.
-        this.logger.error({ err: error, action: action.name, eventId: event.id }, 'orderingKey threw; this run has no ordering key')
-      }
-      return { action: action.name, orderingKey, maxAttempts: action.retry.maxAttempts }
-    })
-    return { source, event, runs }
+    return { source, event, runs: planRuns(subscribers(this.project.actions, source, event), source, event, this.logger) }
+  }
+
+  /**
+   * Stores a cron tick as an event of the source `cron` with one run, for its action only. Every
+   * process sharing the store stores the same tick under the same id: one wins, the rest are
+   * duplicates, so the tick runs once.
+   */
+  async #storeTick(job: CronJob, tick: Date): Promise<void> {
+    const at = tick.toISOString()
+    const event: InboundEvent = { id: `${job.action}@${at}`, type: cronType(job.action), payload: { tick: at, cron: job.pattern }, headers: {} }
+    const action = this.project.actions.find((a) => a.name === job.action)!
+    const item: IngestItem = { source: CRON_SOURCE, event, runs: planRuns([action], CRON_SOURCE, event, this.logger) }
+    const reservation = this.worker.reserve(item.runs)
+    let outcomes: IngestOutcome[]
+    try {
+      outcomes = await this.store.ingest([item], reservation)
+    } catch (error) {
+      this.worker.cancel(reservation)
+      throw error
+    }
+    const outcome = outcomes[0]!
+    this.worker.adopt(reservation, outcome.claimed ?? [])
+    if (!outcome.claimed?.length && outcome.runIds.length) this.worker.wake()
+    const counter = outcome.duplicate ? this.metrics.eventsDuplicate : this.metrics.eventsReceived
+    counter.inc({ source: CRON_SOURCE, type: event.type })
   }
 }

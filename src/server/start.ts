@@ -86,6 +86,8 @@ async function shutDown(server: Server, runtime: Runtime): Promise<void> {
   const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections()
   const idleSweep = setInterval(() => server.closeIdleConnections(), 50)
+  // No new cron ticks; a tick being stored finishes first, so its run is started or left pending.
+  await runtime.cron.stop()
   await runtime.worker.stop(graceMs)
   let timer: NodeJS.Timeout | undefined
   const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))
