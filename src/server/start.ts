@@ -7,6 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import type { Logger } from 'pino'
+import { FlowRegistry } from '../connections/flow/index.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { loadProject } from '../runtime/project.ts'
 import { Runtime } from '../runtime/runtime.ts'
@@ -42,11 +43,17 @@ export interface RunningStorehook {
  */
 export async function startStorehook(options: StartOptions = {}): Promise<RunningStorehook> {
   const logger = options.logger ?? createLogger()
+  // Connections are created with the project, before the store that may share their slots opens.
+  const flow = new FlowRegistry()
   const project = await loadProject(options.project ?? '.', {
     onCall: (call) => logger.debug({ call }, 'outbound call'),
+    flow,
   })
   const store = await openStore(options.db, { projectDir: project.dir, synchronous: project.settings.store.synchronous })
+  flow.useBackend(store.slots)
+  flow.onChange((connection, state) => logger[state === 'closed' ? 'info' : 'warn']({ connection, breaker: state }, `connection breaker ${state}`))
   const runtime = new Runtime({ project, store, logger, ...(options.workerId ? { workerId: options.workerId } : {}) })
+  runtime.metrics.watchFlow(flow)
   const app = createApp(runtime, options.adminToken ? { adminToken: options.adminToken } : {})
   const host = options.host ?? '127.0.0.1'
   const server = await new Promise<ServerType>((resolve, reject) => {

@@ -13,6 +13,7 @@
  * - Writes that arrive close together may share one transaction (group commit); each caller still
  *   learns its own outcome.
  */
+import type { SlotBackend } from '../core/slots.ts'
 import type { Attempt, InboundEvent, Run, RunState, StoredEvent } from '../core/types.ts'
 
 export interface NewRun {
@@ -301,6 +302,13 @@ export interface Store {
   recordExternalCalls?(calls: NewExternalCall[]): Promise<void>
   /** Optional, with `recordExternalCalls`: recorded calls, newest first. */
   listExternalCalls?(filter: ExternalCallFilter): Promise<ExternalCall[]>
+
+  /**
+   * Optional: connection slots (rate budgets, concurrency caps) shared by every process on this
+   * store, handed to the connections once the store is open (`FlowRegistry.useBackend`).
+   * PostgreSQL has them; SQLite, used by one process, leaves the slots in that process's memory.
+   */
+  readonly slots?: SlotBackend
 
   /**
    * Resolves once the database has answered a trivial query through the path the store's own

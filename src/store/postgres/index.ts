@@ -26,6 +26,7 @@ import { openPool } from './pool.ts'
 import { RunsAvailableChannel } from './notify.ts'
 import { makeSteps } from './steps.ts'
 import { makeQueries } from './queries.ts'
+import { makeSlots } from './slots.ts'
 
 export interface PostgresStoreOptions {
   /** `postgres://USER:PASSWORD@HOST:PORT/DATABASE`, optionally `?schema=NAME&pool_max=N`. */
@@ -100,6 +101,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...makeFinish(pool, s, schema, commits),
     ...makeQueries(pool, s, schema, commits),
     ...makeExternalCalls(pool, s),
+    slots: makeSlots(pool, s),
     ...makeSteps(pool, s, schema, commits),
     onRunsAvailable(listener) {
       const { ready, unsubscribe } = channel.subscribe(listener)

@@ -9,9 +9,17 @@
  * keeps PostgreSQL ingest in the thousands per second. If that statement fails (one event
  * PostgreSQL cannot store, say a NUL character in its id), the batch is rolled back and each
  * request runs alone through `ingestOne` under its own savepoint, so only the bad one fails.
+ *
+ * With an {@link IngestClaim}, the batched statement starts the runs the ingesting worker has
+ * room for (due now, without an ordering key) as a claim would, attempt row included, and they
+ * are handed back built from memory: no claim transaction and no re-read per event. Runs with an
+ * ordering key are left to the claim, which alone decides key order across processes; the
+ * savepoint path claims nothing (the contract allows it).
  */
 import type { PoolClient } from 'pg'
-import type { IngestItem, IngestOutcome } from '../store.ts'
+import type { StoredEvent } from '../../core/types.ts'
+import { startedRun } from '../started-run.ts'
+import type { ClaimedRun, IngestClaim, IngestItem, IngestOutcome } from '../store.ts'
 import type { Combined, GroupCommit, WriteContext } from './group-commit.ts'
 import { statement } from './rows.ts'
 
@@ -81,20 +89,27 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
       SELECT i.n, e.seq, e.duplicate_deliveries = i.extra AS inserted
       FROM input i JOIN event e ON e.source = i.source AND e.id = i.id),
     created AS (
-      INSERT INTO ${s}.runs (event_seq, action, state, max_attempts, ordering_key, run_at, created_at, updated_at)
-      SELECT f.seq, r.action, 'pending', r.max_attempts, r.ordering_key, COALESCE(r.run_at, $7), $7, $7
-      FROM unnest($8::int[], $9::text[], $10::int[], $11::text[], $12::bigint[])
-        WITH ORDINALITY AS r (item, action, max_attempts, ordering_key, run_at, n)
+      INSERT INTO ${s}.runs (event_seq, action, state, attempts, max_attempts, ordering_key, run_at,
+          lease_expires_at, worker_id, created_at, updated_at)
+      SELECT f.seq, r.action, CASE WHEN r.worker_id IS NULL THEN 'pending' ELSE 'running' END,
+        CASE WHEN r.worker_id IS NULL THEN 0 ELSE 1 END, r.max_attempts, r.ordering_key,
+        COALESCE(r.run_at, $7), r.lease, r.worker_id, $7, $7
+      FROM unnest($8::int[], $9::text[], $10::int[], $11::text[], $12::bigint[], $13::text[], $14::bigint[])
+        WITH ORDINALITY AS r (item, action, max_attempts, ordering_key, run_at, worker_id, lease, n)
       JOIN fresh f ON f.n = r.item
       WHERE f.inserted
       ORDER BY r.n
-      RETURNING id, event_seq)
+      RETURNING id, event_seq, worker_id),
+    started AS (
+      INSERT INTO ${s}.attempts (run_id, number, worker_id, started_at)
+      SELECT id, 1, worker_id, $7 FROM created WHERE worker_id IS NOT NULL)
     SELECT f.n, f.seq, f.inserted, NULL::bigint AS run_id FROM fresh f
     UNION ALL
     SELECT NULL, c.event_seq, NULL, c.id FROM created c`)
 
-  const batched: Combined<IngestItem[], IngestOutcome[]> = {
+  const batched: Combined<{ items: IngestItem[]; claim: IngestClaim | undefined }, IngestOutcome[]> = {
     async run(client, writes, ctx) {
+      const now = Date.now()
       const sources: string[] = []
       const ids: string[] = []
       const types: string[] = []
@@ -106,15 +121,21 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
       const runMaxAttempts: number[] = []
       const runKey: (string | null)[] = []
       const runAt: (number | null)[] = []
+      const runWorker: (string | null)[] = []
+      const runLease: (number | null)[] = []
+      /** Per distinct event: which of its runs (by position) start now, with their lease. */
+      const starts: (number | null)[][] = []
+      let pendingRuns = 0
       const firstOf = new Map<string, number>()
       // For each item of each write: the index of its distinct event, and whether it is the first.
-      const refs = writes.map((items) =>
-        items.map((item) => {
+      const refs = writes.map(({ items, claim }) => {
+        const slotsLeft = new Map(Object.entries(claim?.slots ?? {}).map(([action, { limit }]) => [action, limit]))
+        return items.map((item) => {
           const key = `${item.source.length}:${item.source}${item.event.id}`
           const seen = firstOf.get(key)
           if (seen !== undefined) {
             extras[seen]! += 1
-            return { index: seen, first: false }
+            return { index: seen, first: false, item, claim }
           }
           const index = sources.length
           firstOf.set(key, index)
@@ -124,16 +145,26 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
           extras.push(0)
           payloads.push(item.event.payload ?? null)
           headers.push(item.event.headers)
+          const leases: (number | null)[] = []
           for (const run of item.runs) {
+            const left = slotsLeft.get(run.action) ?? 0
+            const startNow = claim !== undefined && left > 0 && run.orderingKey === null && (run.runAt === undefined || run.runAt <= now)
+            const lease = startNow ? now + claim.slots[run.action]!.leaseMs : null
+            if (startNow) slotsLeft.set(run.action, left - 1)
+            else pendingRuns += 1
+            leases.push(lease)
             runItem.push(index + 1)
             runAction.push(run.action)
             runMaxAttempts.push(run.maxAttempts)
             runKey.push(run.orderingKey)
             runAt.push(run.runAt === undefined ? null : Math.ceil(run.runAt))
+            runWorker.push(startNow ? claim.workerId : null)
+            runLease.push(lease === null ? null : Math.ceil(lease))
           }
-          return { index, first: true }
-        }),
-      )
+          starts.push(leases)
+          return { index, first: true, item, claim }
+        })
+      })
       const { rows } = await client.query<{ n: string | null; seq: string; inserted: boolean | null; run_id: string | null }>(
         ingestBatch([
           sources,
@@ -142,12 +173,14 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
           extras,
           JSON.stringify(payloads),
           JSON.stringify(headers),
-          Date.now(),
+          now,
           runItem,
           runAction,
           runMaxAttempts,
           runKey,
           runAt,
+          runWorker,
+          runLease,
         ]),
       )
       const byIndex: { seq: number; inserted: boolean; runIds: number[] }[] = []
@@ -161,18 +194,28 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
       }
       for (const row of rows) if (row.run_id !== null) bySeq.get(row.seq)!.push(Number(row.run_id))
       for (const runIds of bySeq.values()) runIds.sort((a, b) => a - b)
-      if (byIndex.some((event) => event.inserted && event.runIds.length > 0)) ctx.notify()
+      // Other processes need waking only for runs left pending.
+      if (pendingRuns > 0 && byIndex.some((event) => event.inserted && event.runIds.length > 0)) ctx.notify()
       return refs.map((items) =>
-        items.map(({ index, first }) => {
+        items.map(({ index, first, item, claim }): IngestOutcome => {
           const event = byIndex[index]!
           const duplicate = !first || !event.inserted
-          return { seq: event.seq, duplicate, runIds: duplicate ? [] : event.runIds }
+          if (duplicate) return { seq: event.seq, duplicate, runIds: [] }
+          // Run ids ascend in input order, so the k-th id is the item's k-th run.
+          const stored: StoredEvent = { ...item.event, seq: event.seq, source: item.source, receivedAt: now }
+          const claimed: ClaimedRun[] = []
+          starts[index]!.forEach((lease, k) => {
+            if (lease === null) return
+            const run = startedRun(event.runIds[k]!, stored, item.runs[k]!, claim!.workerId, now, Math.ceil(lease))
+            claimed.push({ run, event: stored })
+          })
+          return { seq: event.seq, duplicate, runIds: event.runIds, ...(claimed.length ? { claimed } : {}) }
         }),
       )
     },
   }
 
-  return function ingest(items: IngestItem[]): Promise<IngestOutcome[]> {
-    return commits.write((client, ctx) => ingestAlone(client, ctx, items), { with: batched, input: items })
+  return function ingest(items: IngestItem[], claim?: IngestClaim): Promise<IngestOutcome[]> {
+    return commits.write((client, ctx) => ingestAlone(client, ctx, items), { with: batched, input: { items, claim } })
   }
 }

@@ -6,8 +6,9 @@
  * start them, and are handed back built from memory instead of read again.
  */
 import type { DatabaseSync } from 'node:sqlite'
-import type { Run, StoredEvent } from '../../core/types.ts'
-import type { ClaimedRun, IngestClaim, IngestItem, IngestOutcome, NewRun } from '../store.ts'
+import type { StoredEvent } from '../../core/types.ts'
+import { startedRun } from '../started-run.ts'
+import type { ClaimedRun, IngestClaim, IngestItem, IngestOutcome } from '../store.ts'
 import type { GroupCommit } from './group-commit.ts'
 
 export function makeIngest(db: DatabaseSync, commits: GroupCommit) {
@@ -83,25 +84,3 @@ export function makeIngest(db: DatabaseSync, commits: GroupCommit) {
   }
 }
 
-function startedRun(id: number, event: StoredEvent, run: NewRun, workerId: string, now: number, lease: number): Run {
-  return {
-    id,
-    eventSeq: event.seq,
-    source: event.source,
-    eventId: event.id,
-    eventType: event.type,
-    action: run.action,
-    state: 'running',
-    attempts: 1,
-    maxAttempts: run.maxAttempts,
-    orderingKey: run.orderingKey,
-    runAt: now,
-    leaseExpiresAt: lease,
-    workerId,
-    lastError: null,
-    replayOf: null,
-    pausedOn: null,
-    createdAt: now,
-    updatedAt: now,
-  }
-}
