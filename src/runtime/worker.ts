@@ -55,13 +55,16 @@ interface Execution {
   action: string
   controller: AbortController
   released: boolean
-  done: Promise<void>
+  /** Gives the run's slot back (once): when its handler has ended, before its outcome is recorded. */
+  free: () => void
 }
 
 export class Worker {
   readonly id: string
   readonly #options: WorkerOptions
   readonly #executions = new Map<number, Execution>()
+  /** Every attempt until its outcome is recorded (or given up), slot freed or not: what stop() waits for. */
+  readonly #recording = new Set<Promise<void>>()
   readonly #perAction = new Map<string, number>()
   /** Slots promised to ingests in flight (see {@link Worker.reserve}), counted as busy. */
   readonly #reserved = new Map<string, number>()
@@ -113,16 +116,22 @@ export class Worker {
     await this.#ticking
     let timer: NodeJS.Timeout | undefined
     const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))
-    await Promise.race([Promise.allSettled([...this.#executions.values()].map((e) => e.done)), graceOver])
+    await Promise.race([Promise.allSettled([...this.#recording]), graceOver])
     clearTimeout(timer)
     const remaining = [...this.#executions.entries()]
-    if (remaining.length === 0) return
+    if (remaining.length === 0) return await this.#recorded()
     for (const [, execution] of remaining) {
       execution.released = true
       execution.controller.abort(new Error('storehook is shutting down'))
     }
     await this.#options.store.releaseRuns(this.id, remaining.map(([runId]) => runId))
     this.#options.logger.info({ runs: remaining.map(([runId]) => runId) }, 'released unfinished runs at shutdown')
+    await this.#recorded()
+  }
+
+  /** Outcomes being recorded are in the store's queue before the store may close. */
+  async #recorded(): Promise<void> {
+    await Promise.allSettled([...this.#recording])
   }
 
   /**
@@ -227,25 +236,36 @@ export class Worker {
   }
 
   #execute(action: LoadedAction, claimed: ClaimedRun): void {
+    let freed = false
     const execution: Execution = {
       action: action.name,
       controller: new AbortController(),
       released: false,
-      done: Promise.resolve(),
+      // The slot is free once the handler has ended: waiting for the outcome's commit too would
+      // cap runs/s at concurrency ÷ commit time. The run stays `running` in the store until that
+      // commit, so its ordering key stays blocked; the wake-up after the commit finds the next.
+      free: () => {
+        if (freed) return
+        freed = true
+        this.#executions.delete(claimed.run.id)
+        this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 1) - 1)
+        this.wake()
+      },
     }
     this.#executions.set(claimed.run.id, execution)
     this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 0) + 1)
-    execution.done = this.#attempt(action, claimed, execution)
+    const done = this.#attempt(action, claimed, execution)
       // #attempt handles what the action throws; this is for a bug of ours: the run's lease
       // expires and it is tried again, and the process lives on.
       .catch((error: unknown) =>
         this.#options.logger.error({ err: coerceError(error), runId: claimed.run.id }, 'internal error recording an attempt; the run will be retried when its lease expires'),
       )
       .finally(() => {
-        this.#executions.delete(claimed.run.id)
-        this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 1) - 1)
+        execution.free()
+        this.#recording.delete(done)
         this.wake()
       })
+    this.#recording.add(done)
   }
 
   async #attempt(action: LoadedAction, { run, event }: ClaimedRun, execution: Execution): Promise<void> {
@@ -299,6 +319,7 @@ export class Worker {
     } else {
       logger.error({ err: end.error }, `run is dead after attempt ${run.attempts}: this is an issue in the action's code or its target; replay it once fixed`)
     }
+    execution.free()
     try {
       const stillOurs = await store.finishAttempt({ runId: run.id, workerId: this.id, attempt: run.attempts, end })
       if (!stillOurs) logger.warn('the run was reclaimed by another worker before this attempt finished; its outcome is recorded on the attempt only')
