@@ -62,6 +62,11 @@ export interface ProjectConfig {
      * After a crash, the run is taken up again once the lease ends: timeoutMs + leaseMarginMs.
      */
     leaseMarginMs?: number
+    /**
+     * How often runs paused on a connection whose breaker is closed in this process are resumed
+     * (default 30 s): runs paused before a restart, or by another process (PostgreSQL).
+     */
+    pausedSweepMs?: number
   }
   server?: {
     /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */

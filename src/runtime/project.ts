@@ -21,6 +21,7 @@ import { isActionDefinition } from './action.ts'
 import { isEnvRef, type ProjectConfig } from './config.ts'
 import { loadProjectAction } from './cron-action.ts'
 import { CRON_SOURCE } from './cron.ts'
+import { DEFAULT_PAUSED_SWEEP_MS } from './paused-runs.ts'
 import { loadExternal, type LoadedExternal } from './external/load.ts'
 import { SCHEDULE_SOURCE } from './schedule.ts'
 import { MAX_TIMER_MS, type LoadedAction } from './subscriptions.ts'
@@ -29,7 +30,7 @@ export const CONFIG_FILES = ['storehook.config.ts', 'storehook.config.mjs', 'sto
 const ACTION_FILE = /^(?!.*\.(test|spec)\.)(?!.*\.d\.ts$).*\.(ts|mts|js|mjs)$/
 
 export interface Settings {
-  worker: { concurrency: number; pollIntervalMs: number; shutdownGraceMs: number; leaseMarginMs: number }
+  worker: { concurrency: number; pollIntervalMs: number; shutdownGraceMs: number; leaseMarginMs: number; pausedSweepMs: number }
   server: { bodyLimitBytes: number }
   store: { synchronous: 'full' | 'normal' }
 }
@@ -52,9 +53,10 @@ const settingsSchema = z.object({
       pollIntervalMs: z.number().int().positive().max(MAX_TIMER_MS).default(1000),
       shutdownGraceMs: z.number().int().nonnegative().max(MAX_TIMER_MS).default(10_000),
       leaseMarginMs: z.number().int().positive().max(MAX_TIMER_MS).default(30_000),
+      pausedSweepMs: z.number().int().positive().max(MAX_TIMER_MS).default(DEFAULT_PAUSED_SWEEP_MS),
     })
     .strict()
-    .default({ concurrency: 16, pollIntervalMs: 1000, shutdownGraceMs: 10_000, leaseMarginMs: 30_000 }),
+    .default({ concurrency: 16, pollIntervalMs: 1000, shutdownGraceMs: 10_000, leaseMarginMs: 30_000, pausedSweepMs: DEFAULT_PAUSED_SWEEP_MS }),
   server: z
     .object({ bodyLimitBytes: z.number().int().positive().default(1024 * 1024) })
     .strict()

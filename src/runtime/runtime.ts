@@ -6,6 +6,7 @@
  * rest. The server answers 2xx only after it returns.
  */
 import type { Logger } from 'pino'
+import type { FlowRegistry } from '../connections/flow/index.ts'
 import { HttpError, VerificationError } from '../core/errors.ts'
 import type { InboundEvent } from '../core/types.ts'
 import type { SourceRequest } from '../sources/source.ts'
@@ -14,6 +15,7 @@ import { cronType } from './cron-action.ts'
 import { CRON_SOURCE, Timekeeper, type CronJob } from './cron.ts'
 import { ExternalResources } from './external/index.ts'
 import { createMetrics, type Metrics, type RejectReason } from './metrics.ts'
+import { PausedRuns } from './paused-runs.ts'
 import type { Project } from './project.ts'
 import { planRuns, subscribers } from './subscriptions.ts'
 import { Worker } from './worker.ts'
@@ -35,8 +37,11 @@ export class Runtime {
   readonly external: ExternalResources
   /** Fires the ticks of the project's cron actions (`onCron`) while the runtime runs. */
   readonly cron: Timekeeper
+  /** Resumes runs paused on a connection whose breaker was open (absent without a flow registry). */
+  readonly pausedRuns: PausedRuns | undefined
 
-  constructor(options: { project: Project; store: Store; logger: Logger; workerId?: string; random?: () => number }) {
+  /** @param options.flow the registry the project's connections were created with (start.ts) */
+  constructor(options: { project: Project; store: Store; logger: Logger; flow?: FlowRegistry; workerId?: string; random?: () => number }) {
     this.project = options.project
     this.store = options.store
     this.logger = options.logger
@@ -65,11 +70,22 @@ export class Runtime {
       fire: (job, tick) => this.#storeTick(job, tick),
       logger: options.logger,
     })
+    this.pausedRuns = options.flow
+      ? new PausedRuns({
+          store: options.store,
+          flow: options.flow,
+          connections: Object.keys(options.project.connections),
+          wake: () => this.worker.wake(),
+          logger: options.logger,
+          sweepMs: options.project.settings.worker.pausedSweepMs,
+        })
+      : undefined
   }
 
   start(): void {
     this.worker.start()
     this.cron.start()
+    this.pausedRuns?.start()
     // Runs committed by other processes sharing the store (PostgreSQL) wake this worker at once.
     this.store.onRunsAvailable?.(() => this.worker.wake())
   }

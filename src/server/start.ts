@@ -52,7 +52,7 @@ export async function startStorehook(options: StartOptions = {}): Promise<Runnin
   const store = await openStore(options.db, { projectDir: project.dir, synchronous: project.settings.store.synchronous })
   flow.useBackend(store.slots)
   flow.onChange((connection, state) => logger[state === 'closed' ? 'info' : 'warn']({ connection, breaker: state }, `connection breaker ${state}`))
-  const runtime = new Runtime({ project, store, logger, ...(options.workerId ? { workerId: options.workerId } : {}) })
+  const runtime = new Runtime({ project, store, logger, flow, ...(options.workerId ? { workerId: options.workerId } : {}) })
   runtime.metrics.watchFlow(flow)
   const app = createApp(runtime, options.adminToken ? { adminToken: options.adminToken } : {})
   const host = options.host ?? '127.0.0.1'
@@ -95,6 +95,7 @@ async function shutDown(server: Server, runtime: Runtime): Promise<void> {
   const idleSweep = setInterval(() => server.closeIdleConnections(), 50)
   // No new cron ticks; a tick being stored finishes first, so its run is started or left pending.
   await runtime.cron.stop()
+  runtime.pausedRuns?.stop()
   await runtime.worker.stop(graceMs)
   let timer: NodeJS.Timeout | undefined
   const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))
