@@ -5,19 +5,10 @@
  */
 import type { Pool } from 'pg'
 import type { NewStep, Step } from '../store.ts'
+import { toStep } from '../step-rows.ts'
 import type { GroupCommit } from './group-commit.ts'
-import { statement, type Row } from './rows.ts'
+import { statement } from './rows.ts'
 
-function toStep(row: Row): Step {
-  return {
-    runId: Number(row.run_id),
-    name: String(row.name),
-    attempt: Number(row.attempt),
-    // '' is how a step that returned nothing (undefined) is stored.
-    result: row.result === '' ? undefined : JSON.parse(String(row.result)),
-    finishedAt: Number(row.finished_at),
-  }
-}
 
 export function makeSteps(pool: Pool, s: string, schema: string, commits: GroupCommit) {
   const select = statement(schema, 'steplist', `SELECT * FROM ${s}.steps WHERE run_id = $1 ORDER BY finished_at, name`)

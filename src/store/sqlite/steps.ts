@@ -5,19 +5,10 @@
  */
 import type { DatabaseSync } from 'node:sqlite'
 import type { NewStep, Step } from '../store.ts'
+import { toStep } from '../step-rows.ts'
 import type { GroupCommit } from './group-commit.ts'
 import type { Row } from './rows.ts'
 
-export function toStep(row: Row): Step {
-  return {
-    runId: Number(row.run_id),
-    name: String(row.name),
-    attempt: Number(row.attempt),
-    // '' is how a step that returned nothing (undefined) is stored.
-    result: row.result === '' ? undefined : JSON.parse(String(row.result)),
-    finishedAt: Number(row.finished_at),
-  }
-}
 
 export function makeSteps(db: DatabaseSync, commits: GroupCommit) {
   const select = db.prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY finished_at, rowid')
