@@ -209,7 +209,7 @@ export default defineConfig({ sources: { ${sources} } })
         'storehook.config.ts': webhooksConfig(),
         'actions/forward.ts': `import { onEvent } from 'storehook'\nexport const forward = onEvent('order.*', async () => {})\n`,
       },
-      /^storehook: actions\/forward\.ts: the default export must be an action: export default onEvent\(…\)$/m,
+      /^storehook: actions\/forward\.ts: the default export must be an action: export default onEvent\(…\) or onCron\(…\)$/m,
     ],
   ]
   for (const [what, files, message] of broken) {

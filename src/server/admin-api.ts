@@ -9,6 +9,7 @@ import { HttpError } from '../core/errors.ts'
 import { RUN_STATES, type RunState } from '../core/types.ts'
 import type { Runtime } from '../runtime/runtime.ts'
 import type { EventFilter, RunFilter } from '../store/store.ts'
+import { adminConnections } from './admin-connections.ts'
 
 export function adminApi(runtime: Runtime): Hono {
   const { store } = runtime
@@ -93,6 +94,7 @@ export function adminApi(runtime: Runtime): Hono {
     c.json({ sources: [...runtime.project.sources.values()].map((s) => ({ name: s.name, kind: s.kind, ...s.status?.() })) }),
   )
 
+  api.route('/', adminConnections(runtime))
   return api
 }
 

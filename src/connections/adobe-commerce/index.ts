@@ -6,8 +6,8 @@
  *   verifies it (./oauth1.ts); Adobe Commerce on cloud infrastructure and on premises (PaaS);
  * - `ims`: an Adobe IMS OAuth server-to-server credential, each call carrying a bearer token
  *   (./ims.ts); Adobe Commerce as a Cloud Service (SaaS), where integrations do not exist.
- * Transport, timeouts, the concurrency limit, `onCall` reports and errors are the `http`
- * connection's: a non-2xx answer throws {@link TargetResponseError} (404 → the run goes dead,
+ * Transport, timeouts, flow control (`rateLimit`, `maxConcurrency`, `breaker`: ../flow/),
+ * `onCall` reports and errors are the `http` connection's: a non-2xx answer throws {@link TargetResponseError} (404 → the run goes dead,
  * 429/5xx → retried, no sooner than `Retry-After`), no answer throws {@link TargetUnreachableError},
  * a failed IMS token request throws {@link ImsTokenError}. Secrets and tokens never leave this
  * process except as the protocol sends them, and never appear in an error or a report.
@@ -36,7 +36,8 @@
 import { z } from 'zod'
 import { PermanentError } from '../../core/errors.ts'
 import type { ConnectionKind, OutboundCall } from '../connection.ts'
-import { httpConnection, TargetResponseError, TargetUnreachableError, type HttpResponse } from '../http/index.ts'
+import { bindFlow, connectionFlow, flowConfigFields } from '../flow/index.ts'
+import { createHttpClient, httpConfigSchema, TargetResponseError, TargetUnreachableError, type HttpResponse } from '../http/index.ts'
 import { createImsAuth, imsConfigSchema, type ImsAuth, type ImsTokenError } from './ims.ts'
 import { authorize, normalizePath } from './oauth1.ts'
 import type { CommerceOrder } from './order.ts'
@@ -124,8 +125,7 @@ export const adobeCommerceConfigSchema = z
     ims: imsConfigSchema.optional(),
     /** How long one request may take, from sending it to reading the whole body. Default 30000. */
     timeoutMs: z.number().int().positive().default(30_000),
-    /** At most this many requests in flight from this process; the rest wait in FIFO order. */
-    maxConcurrency: z.number().int().positive().optional(),
+    ...flowConfigFields,
   })
   .superRefine((config, ctx) => {
     if ((config.oauth1 === undefined) === (config.ims === undefined)) {
@@ -209,11 +209,8 @@ export const adobeCommerceConnection: ConnectionKind<typeof adobeCommerceConfigS
     const scrub = (text: string): string =>
       secrets().reduce((result, secret) => (secret.length >= 4 ? result.replaceAll(secret, '[redacted]') : result), text)
     const report = onCall && ((call: OutboundCall) => onCall(call.error === undefined ? call : { ...call, error: scrub(call.error) }))
-    const http = httpConnection.create(
-      name,
-      { baseUrl: root, timeoutMs: config.timeoutMs, ...(config.maxConcurrency === undefined ? {} : { maxConcurrency: config.maxConcurrency }) },
-      report ? { onCall: report } : {},
-    )
+    const flow = connectionFlow(name, 'adobe-commerce', config, deps)
+    const http = createHttpClient(name, httpConfigSchema.parse({ baseUrl: root, timeoutMs: config.timeoutMs }), report ? { onCall: report } : {}, flow)
     const oauth1 = config.oauth1 && oauth1Signer(config.oauth1)
     const ims = config.ims && createImsAuth(name, config.ims, { timeoutMs: config.timeoutMs, ...(report ? { onCall: report } : {}) })
     if (oauth1) secrets = () => oauth1.secrets
@@ -241,7 +238,7 @@ export const adobeCommerceConnection: ConnectionKind<typeof adobeCommerceConfigS
       }
     }
 
-    return {
+    return bindFlow({
       name,
       restRoot: root,
       request,
@@ -258,7 +255,7 @@ export const adobeCommerceConnection: ConnectionKind<typeof adobeCommerceConfigS
         }
         return request<CommerceOrder>('GET', `orders/${text}`, options)
       },
-    }
+    }, flow)
   },
 }
 

@@ -3,6 +3,7 @@
  * The `commerce-layer` connection's options, validated when the project loads.
  */
 import { z } from 'zod'
+import { flowConfigFields } from '../flow/config.ts'
 
 /**
  * Commerce Layer's token endpoint for every organization (reference/commerce-layer.md §6). The
@@ -59,8 +60,7 @@ export const commerceLayerConfigSchema = z.object({
   defaultTokenLifetimeSeconds: z.number().int().positive().default(7200),
   /** How long one request may take, from sending it to reading the whole body. Default 30000. */
   timeoutMs: z.number().int().positive().default(30_000),
-  /** At most this many requests in flight from this process; the rest wait in FIFO order. */
-  maxConcurrency: z.number().int().positive().optional(),
+  ...flowConfigFields,
   /**
    * The wait reported (`retryAfterMs`) for a 429 that the rate-limit headers do not explain: the
    * burst limit, which no header describes. Default 10000, the burst window (see ./rate-limit.ts).

@@ -13,6 +13,11 @@
  * throws {@link CommerceLayerTokenError}. The client secret and the tokens never appear in an
  * error or an `onCall` report.
  *
+ * Every API request (not the token request) goes through the connection's flow control
+ * (`rateLimit`, `maxConcurrency`, `breaker`: ../flow/). On a 429 its budget pauses for as long as
+ * the rate-limit headers say (the same wait the error carries as `retryAfterMs`), e.g. with
+ * `rateLimit: { requests: 50, perMs: 10_000 }` for Commerce Layer's uncacheable burst limit.
+ *
  * @example
  * // storehook.config.ts
  * connections: {
@@ -31,7 +36,7 @@
  */
 import type { ConnectionDeps, ConnectionKind, OutboundCall } from '../connection.ts'
 import { parseRetryAfter, TargetUnreachableError } from '../http/index.ts'
-import { Semaphore } from '../http/semaphore.ts'
+import { bindFlow, connectionFlow, type Answered } from '../flow/index.ts'
 import { apiRoot, commerceLayerConfigSchema, type CommerceLayerConfig } from './config.ts'
 import { CommerceLayerApiError } from './errors.ts'
 import {
@@ -151,7 +156,7 @@ export function createCommerceLayerClient(
 ): CommerceLayerClient {
   const root = apiRoot(config.baseUrl)
   const rootPath = new URL(root).pathname
-  const semaphore = config.maxConcurrency === undefined ? undefined : new Semaphore(config.maxConcurrency)
+  const flow = connectionFlow(name, 'commerce-layer', config, deps)
   const report = (call: OutboundCall): void => {
     try {
       deps.onCall?.(call.error === undefined ? call : { ...call, error: scrub(call.error) })
@@ -178,11 +183,15 @@ export function createCommerceLayerClient(
     headers.set('authorization', `Bearer ${token}`)
     if (body !== undefined) headers.set('content-type', JSON_API)
     const target = url.origin + url.pathname
-    const release = semaphore ? await semaphore.acquire(request.signal) : undefined
+    const signal = request.signal
     try {
-      const answer = await exchange(
-        { connection: name, method, url, headers, ...(body === undefined ? {} : { body }), timeoutMs: config.timeoutMs, ...(request.signal ? { signal: request.signal } : {}) },
-        (failure) => report({ connection: name, method, url: target, status: null, durationMs: failure.durationMs, error: failure.reason }),
+      const answer = await flow.run(
+        () =>
+          exchange(
+            { connection: name, method, url, headers, ...(body === undefined ? {} : { body }), timeoutMs: config.timeoutMs, ...(signal ? { signal } : {}) },
+            (failure) => report({ connection: name, method, url: target, status: null, durationMs: failure.durationMs, error: failure.reason }),
+          ),
+        { ...(signal ? { signal } : {}), answer: answered },
       )
       lastRateLimit = readRateLimit(answer.headers) ?? lastRateLimit
       return answer
@@ -192,9 +201,13 @@ export function createCommerceLayerClient(
         throw new TargetUnreachableError(scrub(error.message), { connection, method, url: target, reason: scrub(reason), cause: error.cause })
       }
       throw error
-    } finally {
-      release?.()
     }
+  }
+
+  /** An answer as flow control reads it: a 429 pauses the budget for the wait {@link apiError} reports. */
+  function answered(answer: Answer): Answered {
+    if (answer.status !== 429) return { status: answer.status }
+    return { status: 429, retryAfterMs: backoffAfter429(answer.headers, config.burstBackoffMs, Date.now()) }
   }
 
   async function request<D>(
@@ -262,7 +275,7 @@ export function createCommerceLayerClient(
     return document
   }
 
-  return {
+  return bindFlow({
     name,
     apiRoot: root,
     get rateLimit() {
@@ -288,7 +301,7 @@ export function createCommerceLayerClient(
       const body = { data: { ...target, attributes: { ...attributes, [attribute]: value } } }
       return (await must<JsonApiResource<A>>('PATCH', `${target.type}/${encodeURIComponent(target.id)}`, { ...rest, body })).data
     },
-  }
+  }, flow)
 }
 
 /** Resource types are plural snake_case (`external_gateways`); ids are opaque strings. */

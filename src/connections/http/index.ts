@@ -2,21 +2,23 @@
  * @module
  * The `http` connection: a generic outbound client for a target such as an ERP. It resolves paths
  * against a base URL, sends configured headers (an API key from the environment), applies a
- * timeout and an optional per-process concurrency limit, and throws errors that say whether
- * retrying can help: {@link TargetResponseError} carries the target's `status` (and
+ * timeout, sends through the connection's flow control (rate budget, concurrency cap, breaker:
+ * ../flow/), can sign each request with Standard Webhooks (./sign.ts), and throws errors that
+ * say whether retrying can help: {@link TargetResponseError} carries the target's `status` (and
  * `retryAfterMs` from `Retry-After`), {@link TargetUnreachableError} carries none.
  *
  * @example
  * // storehook.config.ts
  * connections: {
- *   erp: { kind: 'http', baseUrl: env('ERP_URL'), headers: { 'X-Api-Key': env('ERP_API_KEY') }, maxConcurrency: 4 },
+ *   erp: { kind: 'http', baseUrl: env('ERP_URL'), headers: { 'X-Api-Key': env('ERP_API_KEY') }, maxConcurrency: 4, rateLimit: { requests: 10, perMs: 1000 } },
  * }
  * // an action
  * await erp.post('orders', { json: order, idempotencyKey: event.id })
  */
 import { z } from 'zod'
 import type { ConnectionDeps, ConnectionKind, OutboundCall } from '../connection.ts'
-import { Semaphore } from './semaphore.ts'
+import { bindFlow, connectionFlow, flowConfigFields, type FlowControl } from '../flow/index.ts'
+import { makeSigner, signConfigSchema } from './sign.ts'
 
 /** RFC 9110 `token`: what a header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -51,8 +53,9 @@ export const httpConfigSchema = z.object({
     .optional(),
   /** How long one request may take, from sending it to reading the whole body. Default 30000. */
   timeoutMs: z.number().int().positive().default(30_000),
-  /** At most this many requests in flight from this process; the rest wait in FIFO order. */
-  maxConcurrency: z.number().int().positive().optional(),
+  ...flowConfigFields,
+  /** Signs every request so the target can verify it, e.g. `{ standardWebhooks: { secret: env('ERP_WEBHOOK_SECRET') } }`. */
+  sign: signConfigSchema.optional(),
 })
 
 /** The config as the user writes it. */
@@ -166,22 +169,30 @@ export class TargetUnreachableError extends Error {
 }
 
 /** Header values that are plainly not secrets and are worth keeping in messages. */
-const PUBLIC_HEADERS = new Set(['accept', 'accept-language', 'content-type', 'user-agent', 'idempotency-key'])
+const PUBLIC_HEADERS = new Set(['accept', 'accept-language', 'content-type', 'user-agent', 'idempotency-key', 'webhook-id', 'webhook-timestamp'])
 const EXCERPT_LENGTH = 200
 
 export const httpConnection: ConnectionKind<typeof httpConfigSchema, HttpClient> = {
   kind: 'http',
   configSchema: httpConfigSchema,
   create(name, config, deps) {
-    return createHttpClient(name, config, deps)
+    const flow = connectionFlow(name, 'http', config, deps)
+    return bindFlow(createHttpClient(name, config, deps, flow), flow)
   },
 }
 
-function createHttpClient(name: string, config: z.output<typeof httpConfigSchema>, deps: ConnectionDeps): HttpClient {
+/**
+ * The client behind the kind, sending through `flow` when one is given: the `adobe-commerce`
+ * connection uses it with its own flow control, token endpoints without any.
+ *
+ * @example
+ * const http = createHttpClient('commerce', httpConfigSchema.parse({ baseUrl: root }), {}, connectionFlow('commerce', 'adobe-commerce', config, deps))
+ */
+export function createHttpClient(name: string, config: z.output<typeof httpConfigSchema>, deps: ConnectionDeps, flow?: FlowControl): HttpClient {
   const base = new URL(config.baseUrl)
   const prefix = base.origin + (base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`)
   const configured = config.headers ?? {}
-  const semaphore = config.maxConcurrency === undefined ? undefined : new Semaphore(config.maxConcurrency)
+  const sign = makeSigner(config.sign)
   const timeoutMs = config.timeoutMs
 
   function report(call: OutboundCall): void {
@@ -218,8 +229,9 @@ function createHttpClient(name: string, config: z.output<typeof httpConfigSchema
     const callerSignal = options.signal
 
     callerSignal?.throwIfAborted()
-    const release = semaphore ? await semaphore.acquire(callerSignal) : undefined
-    try {
+    const send = async (): Promise<HttpResponse> => {
+      // Signed once any slot is held: a wait must not age the timestamp the receiver checks.
+      sign?.(headers, body, options.idempotencyKey)
       // The timeout starts once a slot is held: waiting behind a slow target is not the target's timeout.
       const timeout = AbortSignal.timeout(timeoutMs)
       const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout
@@ -284,9 +296,8 @@ function createHttpClient(name: string, config: z.output<typeof httpConfigSchema
           }
         },
       }
-    } finally {
-      release?.()
     }
+    return flow ? flow.run(send, callerSignal ? { signal: callerSignal } : {}) : send()
   }
 
   return {
