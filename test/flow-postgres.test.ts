@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { createServer, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after, before, beforeEach, describe, it, type TestContext } from 'node:test'
+import { after, beforeEach, describe, it, type TestContext } from 'node:test'
 import pg from 'pg'
 import { FlowRegistry } from '../src/connections/flow/index.ts'
 import { httpConfigSchema, httpConnection, type HttpConnectionConfig } from '../src/connections/http/index.ts'
 import { openPostgresStore, type PostgresStore } from '../src/store/postgres/index.ts'
 import { usePostgres } from './postgres-cluster.ts'
+import { listenOnLoopback } from './loopback.ts'
 
 const server = await usePostgres()
 const admin = new pg.Pool({ connectionString: server.url, max: 2 })
@@ -35,15 +35,7 @@ const target = createServer((req, res) => {
     respond(res, req.url ?? '')
   })
 })
-let origin: string
-before(async () => {
-  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(target.address() as AddressInfo).port}`
-})
-after(async () => {
-  target.closeAllConnections()
-  await new Promise((resolve) => target.close(resolve))
-})
+const origin = await listenOnLoopback(target)
 beforeEach(() => {
   arrivals = []
   inFlight = 0

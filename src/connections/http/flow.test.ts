@@ -5,17 +5,16 @@
  */
 import assert from 'node:assert/strict'
 import { createServer, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after, before, beforeEach, describe, test } from 'node:test'
+import { beforeEach, describe, test } from 'node:test'
 import { TargetPausedError } from '../../core/errors.ts'
 import { FlowRegistry } from '../flow/index.ts'
 import { httpConfigSchema, httpConnection, TargetResponseError, type HttpConnectionConfig } from './index.ts'
+import { listenOnLoopback } from '../../../test/loopback.ts'
 
 /** What the target received: arrival time (ms, this process's clock) and path. */
 let arrivals: { at: number; path: string }[] = []
 /** Answers the next request; default 200. */
 let respond: (res: ServerResponse, path: string) => void
-let origin: string
 
 const server = createServer((req, res) => {
   req.resume()
@@ -24,14 +23,7 @@ const server = createServer((req, res) => {
     respond(res, req.url ?? '')
   })
 })
-before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-})
-after(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-})
+const origin = await listenOnLoopback(server)
 beforeEach(() => {
   arrivals = []
   respond = (res) => res.end('ok')

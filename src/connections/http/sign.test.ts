@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after, before, beforeEach, describe, test } from 'node:test'
+import { beforeEach, describe, test } from 'node:test'
 import { Webhook } from 'standardwebhooks'
 import { httpConfigSchema, httpConnection } from './index.ts'
 import { webhookId } from './sign.ts'
+import { listenOnLoopback } from '../../../test/loopback.ts'
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
 const OTHER_SECRET = 'whsec_c2VjcmV0LW9mLWFub3RoZXItcmVjZWl2ZXI='
@@ -23,7 +23,6 @@ interface Received {
 
 let received: Received[] = []
 let secret = SECRET
-let origin: string
 
 // The receiving system: verifies each delivery as a Standard Webhooks consumer would, and says so.
 const receiver = createServer((req, res) => {
@@ -41,14 +40,7 @@ const receiver = createServer((req, res) => {
     res.writeHead(verified.ok ? 204 : 401).end()
   })
 })
-before(async () => {
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
-})
-after(async () => {
-  receiver.closeAllConnections()
-  await new Promise((resolve) => receiver.close(resolve))
-})
+const origin = await listenOnLoopback(receiver)
 beforeEach(() => {
   received = []
   secret = SECRET
