@@ -14,8 +14,8 @@
  */
 import { z } from 'zod'
 import type { OutboundCall } from '../connection.ts'
-import { httpConnection, TargetResponseError, TargetUnreachableError } from '../http/index.ts'
-import { makeTokenCache, parseJson, refreshAt, scrubAll, type CachedToken } from '../token-cache.ts'
+import { TargetResponseError, TargetUnreachableError } from '../http/index.ts'
+import { makeTokenCache, parseJson, readAccessToken, refreshAt, tokenEndpoint, type CachedToken } from '../token-cache.ts'
 
 /** Adobe's production IMS endpoint for the `client_credentials` grant. */
 export const DEFAULT_IMS_TOKEN_URL = 'https://ims-na1.adobelogin.com/ims/token/v3'
@@ -116,15 +116,7 @@ export interface ImsAuth {
 
 export function createImsAuth(name: string, config: z.output<typeof imsConfigSchema>, options: ImsAuthOptions): ImsAuth {
   const now = options.now ?? Date.now
-  const recent: string[] = [] // tokens still possibly echoed back somewhere; a few suffice
-  const secrets = (): string[] => [config.clientSecret, ...recent]
-  const scrub = (text: string): string => scrubAll(text, secrets())
-  const onCall = options.onCall
-  const endpoint = httpConnection.create(
-    name,
-    { baseUrl: config.tokenUrl, timeoutMs: options.timeoutMs },
-    onCall ? { onCall: (call) => onCall(call.error === undefined ? call : { ...call, error: scrub(call.error) }) } : {},
-  )
+  const endpoint = tokenEndpoint(name, { tokenUrl: config.tokenUrl, clientSecret: config.clientSecret, timeoutMs: options.timeoutMs, onCall: options.onCall })
   async function fetchToken(): Promise<CachedToken> {
     const startedAt = now() // the lifetime counts from before the request: never trust a token longer than IMS does
     const body = new URLSearchParams({
@@ -135,24 +127,22 @@ export function createImsAuth(name: string, config: z.output<typeof imsConfigSch
     }).toString()
     let text: string
     try {
-      const response = await endpoint.post('', {
+      const response = await endpoint.client.post('', {
         body,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       })
       text = response.text
     } catch (error) {
-      throw tokenError(name, config.tokenUrl, error, scrub)
+      throw tokenError(name, config.tokenUrl, error, endpoint.scrub)
     }
-    const answer = parseJson(text) as { access_token?: unknown; expires_in?: unknown } | undefined
-    const value = answer?.access_token
-    if (typeof value !== 'string' || value === '' || /[\s\0]/.test(value)) {
+    const token = readAccessToken(text)
+    if (token === undefined) {
       // No excerpt: whatever IMS put there may be a token.
       throw new ImsTokenError(`${name}: could not get an IMS access token: ${config.tokenUrl} answered 200 without a usable access_token`)
     }
-    recent.unshift(value)
-    recent.length = Math.min(recent.length, 4)
-    const announced = Number(answer?.expires_in)
-    const lifetimeS = Number.isFinite(announced) && announced > 0 ? Math.min(announced, config.maxTokenLifetimeSeconds) : config.maxTokenLifetimeSeconds
+    const { value, expiresInSeconds } = token
+    endpoint.remember(value)
+    const lifetimeS = Math.min(expiresInSeconds ?? Infinity, config.maxTokenLifetimeSeconds)
     return { value, refreshAt: refreshAt(startedAt, lifetimeS * 1000, config.refreshSkewSeconds * 1000) }
   }
   const cache = makeTokenCache(fetchToken, now)
@@ -166,7 +156,7 @@ export function createImsAuth(name: string, config: z.output<typeof imsConfigSch
       return { headers, token: value }
     },
     invalidate: cache.invalidate,
-    secrets,
+    secrets: endpoint.secrets,
   }
 }
 

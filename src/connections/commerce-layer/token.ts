@@ -14,8 +14,8 @@
  * error or an `onCall` report.
  */
 import type { OutboundCall } from '../connection.ts'
-import { httpConnection, TargetResponseError, TargetUnreachableError } from '../http/index.ts'
-import { makeTokenCache, parseJson, refreshAt, scrubAll, type CachedToken } from '../token-cache.ts'
+import { TargetResponseError, TargetUnreachableError } from '../http/index.ts'
+import { makeTokenCache, parseJson, readAccessToken, refreshAt, tokenEndpoint, type CachedToken } from '../token-cache.ts'
 import type { CommerceLayerConfig } from './config.ts'
 import { CommerceLayerTokenError } from './errors.ts'
 import { describeJsonApiErrors, parseJsonApiErrors } from './jsonapi.ts'
@@ -48,15 +48,7 @@ export interface TokenSource {
 
 export function createTokenSource(name: string, config: CommerceLayerConfig, options: TokenSourceOptions): TokenSource {
   const now = options.now ?? Date.now
-  const recent: string[] = [] // tokens still possibly echoed back somewhere; a few suffice
-  const secrets = (): string[] => [config.clientSecret, ...recent]
-  const scrub = (text: string): string => scrubAll(text, secrets())
-  const onCall = options.onCall
-  const endpoint = httpConnection.create(
-    name,
-    { baseUrl: config.tokenUrl, timeoutMs: options.timeoutMs },
-    onCall ? { onCall: (call) => onCall(call.error === undefined ? call : { ...call, error: scrub(call.error) }) } : {},
-  )
+  const endpoint = tokenEndpoint(name, { tokenUrl: config.tokenUrl, clientSecret: config.clientSecret, timeoutMs: options.timeoutMs, onCall: options.onCall })
   async function fetchToken(): Promise<CachedToken> {
     const startedAt = now() // the lifetime counts from before the request: never trust a token longer than the server does
     const body: Record<string, string> = {
@@ -67,21 +59,19 @@ export function createTokenSource(name: string, config: CommerceLayerConfig, opt
     if (config.scope !== undefined && config.scope.length > 0) body.scope = config.scope.join(' ')
     let text: string
     try {
-      const response = await endpoint.post('', { json: body, headers: { accept: 'application/json' } })
+      const response = await endpoint.client.post('', { json: body, headers: { accept: 'application/json' } })
       text = response.text
     } catch (error) {
-      throw tokenError(name, config.tokenUrl, error, scrub)
+      throw tokenError(name, config.tokenUrl, error, endpoint.scrub)
     }
-    const answer = parseJson(text) as { access_token?: unknown; expires_in?: unknown } | undefined
-    const value = answer?.access_token
-    if (typeof value !== 'string' || value === '' || /[\s\0]/.test(value)) {
+    const token = readAccessToken(text)
+    if (token === undefined) {
       // No excerpt: whatever the endpoint put there may be a token.
       throw new CommerceLayerTokenError(`${name}: could not get a Commerce Layer access token: ${config.tokenUrl} answered 200 without a usable access_token`)
     }
-    recent.unshift(value)
-    recent.length = Math.min(recent.length, 4)
-    const announced = Number(answer?.expires_in)
-    const lifetimeMs = (Number.isFinite(announced) && announced > 0 ? announced : config.defaultTokenLifetimeSeconds) * 1000
+    const { value, expiresInSeconds } = token
+    endpoint.remember(value)
+    const lifetimeMs = (expiresInSeconds ?? config.defaultTokenLifetimeSeconds) * 1000
     return { value, refreshAt: refreshAt(startedAt, lifetimeMs, config.refreshSkewSeconds * 1000) }
   }
   const cache = makeTokenCache(fetchToken, now)
@@ -89,13 +79,12 @@ export function createTokenSource(name: string, config: CommerceLayerConfig, opt
   return {
     token: cache.token,
     invalidate: cache.invalidate,
-    secrets,
+    secrets: endpoint.secrets,
   }
 }
 
 /** The token endpoint allows 30 requests in any one minute (reference §6). */
 const TOKEN_WINDOW_MS = 60_000
-
 
 /** Turns the token endpoint's failure into a {@link CommerceLayerTokenError} the worker classifies. */
 function tokenError(name: string, tokenUrl: string, error: unknown, scrub: (text: string) => string): unknown {
