@@ -112,27 +112,39 @@ export class Runtime {
     }
 
     const items = events.map((event) => this.#ingestItem(sourceName, event))
-    // Runs this process has room for start in the ingest transaction: no separate claim.
-    const reservation = this.worker.reserve(items.flatMap((item) => item.runs))
     let outcomes: IngestOutcome[]
     try {
-      outcomes = await this.store.ingest(items, reservation)
+      outcomes = await this.#ingest(items)
     } catch (error) {
-      this.worker.cancel(reservation)
       this.metrics.eventsRejected.inc({ source: sourceName, reason: 'not_durable' })
       this.logger.error({ err: error, source: sourceName }, 'could not store an inbound event; answered 503 so the platform retries')
       throw new HttpError(503, 'the event could not be stored; retry later', { cause: error })
     }
-
-    const started = outcomes.flatMap((outcome) => outcome.claimed ?? [])
-    this.worker.adopt(reservation, started)
-    if (started.length < outcomes.reduce((n, outcome) => n + outcome.runIds.length, 0)) this.worker.wake()
     return outcomes.map((outcome, i) => {
       const { event, runs } = items[i]!
       const counter = outcome.duplicate ? this.metrics.eventsDuplicate : this.metrics.eventsReceived
       counter.inc({ source: sourceName, type: event.type })
       return { id: event.id, type: event.type, duplicate: outcome.duplicate, runs: outcome.duplicate ? 0 : runs.length }
     })
+  }
+
+  /**
+   * Stores events with their runs. Runs this process has room for start in the ingest
+   * transaction (no separate claim); the worker is woken for the others.
+   */
+  async #ingest(items: IngestItem[]): Promise<IngestOutcome[]> {
+    const reservation = this.worker.reserve(items.flatMap((item) => item.runs))
+    let outcomes: IngestOutcome[]
+    try {
+      outcomes = await this.store.ingest(items, reservation)
+    } catch (error) {
+      this.worker.cancel(reservation)
+      throw error
+    }
+    const started = outcomes.flatMap((outcome) => outcome.claimed ?? [])
+    this.worker.adopt(reservation, started)
+    if (started.length < outcomes.reduce((n, outcome) => n + outcome.runIds.length, 0)) this.worker.wake()
+    return outcomes
   }
 
   #ingestItem(source: string, event: InboundEvent): IngestItem {
@@ -149,18 +161,8 @@ export class Runtime {
     const event: InboundEvent = { id: `${job.action}@${at}`, type: cronType(job.action), payload: { tick: at, cron: job.pattern }, headers: {} }
     const action = this.project.actions.find((a) => a.name === job.action)!
     const item: IngestItem = { source: CRON_SOURCE, event, runs: planRuns([action], CRON_SOURCE, event, this.logger) }
-    const reservation = this.worker.reserve(item.runs)
-    let outcomes: IngestOutcome[]
-    try {
-      outcomes = await this.store.ingest([item], reservation)
-    } catch (error) {
-      this.worker.cancel(reservation)
-      throw error
-    }
-    const outcome = outcomes[0]!
-    this.worker.adopt(reservation, outcome.claimed ?? [])
-    if (!outcome.claimed?.length && outcome.runIds.length) this.worker.wake()
-    const counter = outcome.duplicate ? this.metrics.eventsDuplicate : this.metrics.eventsReceived
+    const [outcome] = await this.#ingest([item])
+    const counter = outcome!.duplicate ? this.metrics.eventsDuplicate : this.metrics.eventsReceived
     counter.inc({ source: CRON_SOURCE, type: event.type })
   }
 }
