@@ -6,7 +6,7 @@
  * the `http` connection because a 429 must be read together with its rate-limit headers, which
  * that connection's errors do not keep.
  */
-import { TargetUnreachableError } from '../http/index.ts'
+import { describeNetworkError, TargetUnreachableError } from '../http/index.ts'
 
 export interface Exchange {
   connection: string
@@ -66,26 +66,3 @@ export async function exchange(request: Exchange, onNoAnswer: (failure: NoAnswer
   }
 }
 
-const NETWORK_REASONS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection closed',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  ETIMEDOUT: 'connect timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
-  UND_ERR_SOCKET: 'connection closed',
-}
-
-/** undici wraps the socket error: `TypeError('fetch failed', { cause: Error{ code } })`. */
-function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: unknown } | null)?.cause ?? error
-  const details = cause as { code?: unknown; errors?: unknown; message?: unknown } | null
-  const first = Array.isArray(details?.errors) ? (details.errors[0] as { code?: unknown } | undefined) : undefined
-  const code = typeof details?.code === 'string' ? details.code : typeof first?.code === 'string' ? first.code : undefined
-  if (code !== undefined && NETWORK_REASONS[code] !== undefined) return NETWORK_REASONS[code]
-  const message = typeof details?.message === 'string' && details.message !== '' ? details.message : String(cause)
-  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message
-}

@@ -374,8 +374,11 @@ const NETWORK_REASONS: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'timed out reading the body',
 }
 
-/** undici wraps the socket error: `TypeError('fetch failed', { cause: Error{ code } })`. */
-function describeNetworkError(error: unknown): string {
+/**
+ * Why a request got no answer, in words, with the address it tried: undici wraps the socket
+ * error (`TypeError('fetch failed', { cause: Error{ code } })`). Shared by every connection kind.
+ */
+export function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: unknown } | null)?.cause ?? error
   const details = cause as { code?: unknown; address?: unknown; port?: unknown; errors?: unknown; message?: unknown } | null
   const first = Array.isArray(details?.errors) ? (details.errors[0] as typeof details) : undefined
