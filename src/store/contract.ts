@@ -12,6 +12,7 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
 import type { InboundEvent } from '../core/types.ts'
+import { describeActivationsContract } from './contract-activations.ts'
 import { describeStepsContract } from './contract-steps.ts'
 import type { IngestItem, NewRun, Store } from './store.ts'
 
@@ -51,6 +52,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     }
 
     describeStepsContract(withStore)
+    describeActivationsContract(withStore)
 
     it('ingests an event with one pending run per action, payload intact', () =>
       withStore(async (store) => {

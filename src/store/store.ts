@@ -224,6 +224,40 @@ export interface ExternalCallFilter {
   limit?: number
 }
 
+/**
+ * The record of one invocation of an App Builder (OpenWhisk) action: what `runtime/app-builder/`
+ * calls an activation. Kept so an operator can read an action's result and console output
+ * afterwards, as `aio rt activation get` does on I/O Runtime.
+ */
+export interface ActivationRecord {
+  activationId: string
+  /** `<package>/<action>`. */
+  action: string
+  /** `event`, `web`, `invoke` or `webhook`. */
+  cause: string
+  /** Epoch ms. */
+  start: number
+  end: number
+  /** `success`, `application error` or `action developer error`. */
+  status: string
+  result: Record<string, unknown>
+  /** Console output lines, `<ISO time> stdout: <text>`. */
+  logs: string[]
+  /** main returned while work it started was still running. */
+  leftWork: boolean
+  /** The run it belongs to (event-consuming actions), else null. */
+  runId: number | null
+  attempt: number | null
+}
+
+export interface ActivationFilter {
+  action?: string
+  runId?: number
+  /** Page backwards: activations that started before this epoch ms. */
+  before?: number
+  limit?: number
+}
+
 export interface Store {
   /** Which implementation, for logs and health: `sqlite`, `postgres`. */
   readonly kind: string
@@ -302,6 +336,20 @@ export interface Store {
   recordExternalCalls?(calls: NewExternalCall[]): Promise<void>
   /** Optional, with `recordExternalCalls`: recorded calls, newest first. */
   listExternalCalls?(filter: ExternalCallFilter): Promise<ExternalCall[]>
+
+  /**
+   * Optional: stores an activation record. Written without an fsync of its own (a record lost to
+   * power loss loses no event: the run, if any, is recorded durably apart). Both stores have it.
+   *
+   * @example
+   * await store.recordActivation?.({ activationId: 'a1b2…', action: 'my-app/order', cause: 'event', start, end,
+   *   status: 'success', result: { statusCode: 200 }, logs: [], leftWork: false, runId: 7, attempt: 1 })
+   */
+  recordActivation?(activation: ActivationRecord): Promise<void>
+  /** Optional, with `recordActivation`. */
+  getActivation?(activationId: string): Promise<ActivationRecord | undefined>
+  /** Optional, with `recordActivation`: newest first. */
+  listActivations?(filter: ActivationFilter): Promise<ActivationRecord[]>
 
   /**
    * Optional: connection slots (rate budgets, concurrency caps) shared by every process on this

@@ -17,6 +17,7 @@ import type pg from 'pg'
 import type { Store } from '../store.ts'
 import { makeClaim } from './claim.ts'
 import { explainOpenError, parsePostgresUrl } from './config.ts'
+import { makeActivations } from './activations.ts'
 import { makeExternalCalls } from './external-calls.ts'
 import { makeFinish } from './finish.ts'
 import { GroupCommit } from './group-commit.ts'
@@ -101,6 +102,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...makeFinish(pool, s, schema, commits),
     ...makeQueries(pool, s, schema, commits),
     ...makeExternalCalls(pool, s),
+    ...makeActivations(pool, s),
     slots: makeSlots(pool, s),
     ...makeSteps(pool, s, schema, commits),
     onRunsAvailable(listener) {

@@ -158,6 +158,30 @@ export const migrations: { version: number; sql: (s: string) => string }[] = [
       );
     `,
   },
+  {
+    version: 5,
+    sql: (s) => /* sql */ `
+      -- Activation records of App Builder actions (see SQLite's migration 5). No foreign key to
+      -- runs: a record may outlive its run's retention, and is written off the run's transaction.
+      CREATE TABLE ${s}.activations (
+        seq bigserial PRIMARY KEY,
+        activation_id text NOT NULL UNIQUE,
+        action text NOT NULL,
+        cause text NOT NULL,
+        started_at bigint NOT NULL,
+        ended_at bigint NOT NULL,
+        status text NOT NULL,
+        result text NOT NULL,
+        logs text NOT NULL,
+        left_work boolean NOT NULL,
+        run_id bigint,
+        attempt integer
+      );
+      CREATE INDEX activations_started_at ON ${s}.activations (started_at);
+      CREATE INDEX activations_action ON ${s}.activations (action, started_at);
+      CREATE INDEX activations_run_id ON ${s}.activations (run_id) WHERE run_id IS NOT NULL;
+    `,
+  },
 ]
 
 export const LATEST_VERSION = migrations.at(-1)!.version

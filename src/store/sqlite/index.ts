@@ -12,6 +12,7 @@ import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import type { Store } from '../store.ts'
 import { makeRunLifecycle } from './claim.ts'
+import { makeActivations } from './activations.ts'
 import { makeExternalCalls } from './external-calls.ts'
 import { makeFingerprints } from './fingerprints.ts'
 import { GroupCommit } from './group-commit.ts'
@@ -64,6 +65,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     fingerprintMatches: fingerprints.fingerprintMatches,
     ...makeQueries(db, commits),
     ...makeExternalCalls(db, commits),
+    ...makeActivations(db, commits),
     async ping() {
       db.prepare('SELECT 1').get()
     },

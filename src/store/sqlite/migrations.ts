@@ -172,4 +172,27 @@ export const migrations: { version: number; sql: string }[] = [
       ALTER TABLE attempts_new RENAME TO attempts;
     `,
   },
+  {
+    version: 5,
+    sql: /* sql */ `
+      -- Activation records of App Builder actions: one invocation's result and console output.
+      CREATE TABLE activations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        activation_id TEXT NOT NULL UNIQUE,
+        action TEXT NOT NULL,
+        cause TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        result TEXT NOT NULL,
+        logs TEXT NOT NULL,
+        left_work INTEGER NOT NULL,
+        run_id INTEGER,
+        attempt INTEGER
+      );
+      CREATE INDEX activations_started_at ON activations (started_at);
+      CREATE INDEX activations_action ON activations (action, started_at);
+      CREATE INDEX activations_run_id ON activations (run_id) WHERE run_id IS NOT NULL;
+    `,
+  },
 ]

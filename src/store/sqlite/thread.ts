@@ -43,6 +43,9 @@ const METHODS = [
   'ping',
   'recordExternalCalls',
   'listExternalCalls',
+  'recordActivation',
+  'getActivation',
+  'listActivations',
 ] as const satisfies readonly (keyof Store)[]
 
 type Method = (typeof METHODS)[number] | 'close'
