@@ -37,6 +37,11 @@ export interface AppBuilderAction {
   requireAdobeAuth: boolean
   /** `limits.timeout` (default 60 000 ms): the invocation, floating work included, is cut off after this. */
   timeoutMs: number
+  /**
+   * `limits.memory` in MB (I/O Runtime's default 256): storehook caps the action thread's V8 heap
+   * at it, so an action that runs out of memory ends its own thread, not storehook.
+   */
+  memoryMb?: number
   /** The manifest file that declares it (relative to the project), for error messages. */
   declaredIn: string
 }
@@ -53,6 +58,19 @@ export interface EventRegistration {
   declaredIn: string
 }
 
+/**
+ * A registration in the manifest that storehook does not bind, because it delivers nowhere in
+ * this project: to a `webhook_url`, or to the I/O Events journal (neither `runtime_action` nor
+ * `webhook_url`). Returned so the caller can log a warning naming it.
+ */
+export interface SkippedRegistration {
+  name: string
+  eventCodes: string[]
+  /** Why it is not bound, in words for a log line. */
+  reason: string
+  declaredIn: string
+}
+
 export interface AppBuilderManifest {
   /** The project directory (absolute). */
   dir: string
@@ -60,6 +78,8 @@ export interface AppBuilderManifest {
   files: string[]
   actions: AppBuilderAction[]
   registrations: EventRegistration[]
+  /** Registrations delivering to a webhook or the journal; always set by `readAppBuilderManifest`. */
+  skippedRegistrations?: SkippedRegistration[]
 }
 
 /** How an invocation was started: decides nothing in the invoker, recorded on the activation. */
