@@ -42,6 +42,9 @@ export function registerStartCommand(program: Command): void {
       console.log(`storehook listening on ${storehook.url}`)
       console.log(`  project ${project.dir}: ${project.sources.size} source(s), ${project.actions.length} action(s)`)
       for (const name of project.sources.keys()) console.log(`  POST ${storehook.url}/events/${name}`)
+      for (const action of project.appBuilder?.manifest.actions ?? []) {
+        if (action.web) console.log(`  web action ${action.fullName}: ${storehook.url}/api/v1/web/${action.fullName}`)
+      }
       let stopping = false
       const stop = async (signal: string) => {
         if (stopping) return

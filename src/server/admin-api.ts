@@ -43,15 +43,18 @@ export function adminApi(runtime: Runtime): Hono {
   api.get('/runs/:id{[0-9]+}', async (c) => {
     const run = await store.getRun(Number(c.req.param('id')))
     if (!run) throw new HttpError(404, 'no such run')
-    const [attempts, steps, event] = await Promise.all([
+    const [attempts, steps, event, activations] = await Promise.all([
       store.listAttempts(run.id),
       store.listSteps(run.id),
       store.getEvent(run.source, run.eventId),
+      runtime.project.appBuilder ? (store.listActivations?.({ runId: run.id }) ?? []) : [],
     ])
-    // Each attempt lists the durable steps it finished (later attempts replay them, not redo them).
+    // Each attempt lists the durable steps it finished (later attempts replay them, not redo them)
+    // and, for an App Builder action, its activation: result and console output.
     const withSteps = attempts.map((a) => ({
       ...isoTimes(a),
       steps: steps.filter((step) => step.attempt === a.number).map(({ runId: _, ...step }) => isoTimes(step)),
+      ...(runtime.project.appBuilder ? { activations: activations.filter((x) => x.attempt === a.number).map(activationTimes) } : {}),
     }))
     return c.json({ run: isoTimes(run), attempts: withSteps, event: event && isoTimes(event) })
   })
@@ -89,6 +92,27 @@ export function adminApi(runtime: Runtime): Hono {
       })),
     }),
   )
+
+  // App Builder actions: what the manifest declares. Input names only: their values are secrets.
+  api.get('/app-builder/actions', (c) => {
+    const app = runtime.project.appBuilder
+    if (!app) throw new HttpError(404, 'this project has no App Builder app.config.yaml')
+    return c.json({
+      namespace: app.namespace,
+      files: app.manifest.files,
+      actions: app.manifest.actions.map((a) => ({
+        name: a.fullName,
+        declaredIn: a.declaredIn,
+        web: a.web ? `/api/v1/web/${a.fullName}` : null,
+        rawHttp: a.rawHttp,
+        final: a.final,
+        requireAdobeAuth: a.requireAdobeAuth,
+        timeoutMs: a.timeoutMs,
+        inputs: Object.keys(a.inputs),
+        registrations: app.manifest.registrations.filter((r) => r.action === a.fullName).map((r) => ({ name: r.name, eventCodes: r.eventCodes })),
+      })),
+    })
+  })
 
   api.get('/sources', (c) =>
     c.json({ sources: [...runtime.project.sources.values()].map((s) => ({ name: s.name, kind: s.kind, ...s.status?.() })) }),
@@ -128,6 +152,10 @@ function time(key: string, value: string | undefined) {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value)
   if (!Number.isFinite(ms)) throw new HttpError(400, `${key}: expected an ISO 8601 time or epoch milliseconds`)
   return { [key]: ms }
+}
+
+function activationTimes(a: { start: number; end: number }) {
+  return { ...a, start: new Date(a.start).toISOString(), end: new Date(a.end).toISOString() }
 }
 
 /** Turns the epoch-ms fields (`…At`) of a record into ISO 8601 strings. */

@@ -1,6 +1,6 @@
 /**
  * @module
- * The HTTP app: sources, external resources, admin API, metrics, health. Errors become JSON
+ * The HTTP app: sources, external resources, App Builder actions, admin API, metrics, health. Errors become JSON
  * `{ "error": "…" }` with the status an {@link HttpError} carries; anything else is a 500 whose
  * detail goes to the log only, never to the caller.
  */
@@ -9,6 +9,7 @@ import { HttpError } from '../core/errors.ts'
 import type { Runtime } from '../runtime/runtime.ts'
 import { adminApi } from './admin-api.ts'
 import { adminAuth } from './admin-auth.ts'
+import { mountAppBuilderRoutes } from './app-builder.ts'
 import { mountEventRoutes } from './events.ts'
 import { mountExternalRoutes } from './external.ts'
 
@@ -68,6 +69,9 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono {
   mountEventRoutes(app, runtime)
   app.use('/admin/*', adminAuth(options.adminToken))
   mountExternalRoutes(app, runtime)
+  if (runtime.project.appBuilder) {
+    mountAppBuilderRoutes(app, runtime.project.appBuilder, { bodyLimitBytes: runtime.project.settings.server.bodyLimitBytes })
+  }
   app.route('/admin/api', adminApi(runtime))
   return app
 }
