@@ -53,3 +53,17 @@ export type { ExternalContext, ExternalResourceDefinition, ExternalResourceOptio
 export { z } from 'zod'
 export type { CommerceLayerClient, CommerceLayerRequestOptions, JsonApiResource, JsonApiWrite, RateLimitStatus } from './connections/commerce-layer/index.ts'
 export { CommerceLayerApiError, CommerceLayerTokenError } from './connections/commerce-layer/index.ts'
+export { adobeCommerce, WebhookException } from './sources/adobe-commerce-webhooks/index.ts'
+export type {
+  AddOperation,
+  CommerceWebhookAnswer,
+  CommerceWebhookContext,
+  CommerceWebhookOptions,
+  CommerceWebhookPayload,
+  ExceptionOperation,
+  FailurePolicy,
+  RemoveOperation,
+  ReplaceOperation,
+  SuccessOperation,
+  WebhookOperation,
+} from './sources/adobe-commerce-webhooks/index.ts'

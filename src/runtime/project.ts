@@ -1,7 +1,7 @@
 /**
  * @module
  * Loads a project directory: `.env`, `storehook.config.{ts,mjs,js}`, the `actions/` and
- * `external/` directories.
+ * `external/` directories, and an App Builder project's `app.config.yaml` (app-builder/project.ts).
  * Every problem found here is the user's to fix, so each error names the file, the field and what
  * was expected, and nothing starts until the whole project is valid.
  */
@@ -18,6 +18,8 @@ import { isExternalDefinition } from '../sources/external.ts'
 import { sourceKinds } from '../sources/index.ts'
 import type { Source } from '../sources/source.ts'
 import { isActionDefinition } from './action.ts'
+import type { AppBuilderApp } from './app-builder/app.ts'
+import { APP_CONFIG_FILE, isAppBuilderProject, loadAppBuilderParts } from './app-builder/project.ts'
 import { isEnvRef, type ProjectConfig } from './config.ts'
 import { loadProjectAction } from './cron-action.ts'
 import { CRON_SOURCE } from './cron.ts'
@@ -44,6 +46,8 @@ export interface Project {
   actions: LoadedAction[]
   /** External resources: `external/<name>.ts` answers `POST /external/<name>`. */
   external: LoadedExternal[]
+  /** An App Builder project's actions (`app.config.yaml`), served as OpenWhisk would. */
+  appBuilder?: AppBuilderApp
 }
 
 const settingsSchema = z.object({
@@ -78,41 +82,46 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
   dir = resolve(dir)
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`project directory ${dir} does not exist`)
   const configName = CONFIG_FILES.find((name) => existsSync(join(dir, name)))
-  if (!configName) throw new ConfigError(`${dir}: no ${CONFIG_FILES.join(', ')} found; is this a storehook project?`)
-  const configFile = join(dir, configName)
+  const appBuilder = isAppBuilderProject(dir)
+  if (!configName && !appBuilder) {
+    throw new ConfigError(`${dir}: no ${CONFIG_FILES.join(', ')} (nor an App Builder ${APP_CONFIG_FILE}) found; is this a storehook project?`)
+  }
+  const configFile = join(dir, configName ?? APP_CONFIG_FILE)
   loadDotEnv(dir)
   resolveStorehookImports()
 
-  const config = await importDefault(configFile, configName)
+  // An App Builder project needs no storehook.config: its settings are the defaults.
+  const configShown = configName ?? APP_CONFIG_FILE
+  const config = configName ? await importDefault(configFile, configName) : {}
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new ConfigError(`${configName}: the default export must be the object given to defineConfig({ … })`)
+    throw new ConfigError(`${configShown}: the default export must be the object given to defineConfig({ … })`)
   }
   const { sources = {}, connections = {}, actions = {}, ...rest } = config as ProjectConfig
-  const settings = parse(settingsSchema, resolveEnv(rest, configName, ''), configName, '') as Settings
+  const settings = parse(settingsSchema, resolveEnv(rest, configShown, ''), configShown, '') as Settings
 
   const sourceMap = new Map<string, Source>()
-  for (const [name, raw] of Object.entries(resolveEnv(sources, configName, 'sources.'))) {
+  for (const [name, raw] of Object.entries(resolveEnv(sources, configShown, 'sources.'))) {
     if (name === SCHEDULE_SOURCE || name === CRON_SOURCE) {
-      throw new ConfigError(`${configName}: sources.${name}: "${name}" is the built-in source of ${name === CRON_SOURCE ? 'cron ticks' : 'ctx.schedule'}; give this source another name`)
+      throw new ConfigError(`${configShown}: sources.${name}: "${name}" is the built-in source of ${name === CRON_SOURCE ? 'cron ticks' : 'ctx.schedule'}; give this source another name`)
     }
-    const kind = pickKind(sourceKinds, raw, configName, `sources.${name}`)
+    const kind = pickKind(sourceKinds, raw, configShown, `sources.${name}`)
     const { kind: _, ...options } = raw as { kind: string }
-    sourceMap.set(name, kind.create(name, parse(kind.configSchema, options, configName, `sources.${name}.`)))
+    sourceMap.set(name, kind.create(name, parse(kind.configSchema, options, configShown, `sources.${name}.`)))
   }
   const connectionMap: Record<string, unknown> = {}
-  for (const [name, raw] of Object.entries(resolveEnv(connections, configName, 'connections.'))) {
-    const kind = pickKind(connectionKinds, raw, configName, `connections.${name}`)
+  for (const [name, raw] of Object.entries(resolveEnv(connections, configShown, 'connections.'))) {
+    const kind = pickKind(connectionKinds, raw, configShown, `connections.${name}`)
     const { kind: _, ...options } = raw as { kind: string }
-    connectionMap[name] = kind.create(name, parse(kind.configSchema, options, configName, `connections.${name}.`), deps)
+    connectionMap[name] = kind.create(name, parse(kind.configSchema, options, configShown, `connections.${name}.`), deps)
   }
 
   const sourceNames = [...sourceMap.keys()]
   const loaded: LoadedAction[] = []
   for (const [name, definition] of Object.entries(actions)) {
     if (!isActionDefinition(definition)) {
-      throw new ConfigError(`${configName}: actions.${name}: expected an action made with onEvent(…) or onCron(…)`)
+      throw new ConfigError(`${configShown}: actions.${name}: expected an action made with onEvent(…) or onCron(…)`)
     }
-    loaded.push(loadProjectAction(name, configName, definition, sourceNames))
+    loaded.push(loadProjectAction(name, configShown, definition, sourceNames))
   }
   for (const file of listActionFiles(join(dir, 'actions'))) {
     const shown = relative(dir, file).split(sep).join('/')
@@ -138,7 +147,26 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
     const options = resolveEnv(definition.options, `${shown} (external resource "${name}")`, '')
     external.push(loadExternal(name, shown, definition, options))
   }
-  return { dir, configFile, settings, sources: sourceMap, connections: connectionMap, actions: loaded, external }
+  const project: Project = { dir, configFile, settings, sources: sourceMap, connections: connectionMap, actions: loaded, external }
+  if (appBuilder) addAppBuilder(project)
+  return project
+}
+
+function addAppBuilder(project: Project): void {
+  const { app, source } = loadAppBuilderParts(project.dir, process.env)
+  if (source) {
+    if (project.sources.has(source.name)) {
+      throw new ConfigError(`${CONFIG_FILES.join(' / ')}: sources.${source.name}: the App Builder project's I/O Events source has this name; give yours another`)
+    }
+    project.sources.set(source.name, source)
+  }
+  for (const action of app.eventActions) {
+    if (project.actions.some((a) => a.name === action.name)) {
+      throw new ConfigError(`${action.file}: the App Builder action "${action.name}" has the name of a storehook action; rename one`)
+    }
+    project.actions.push(action)
+  }
+  project.appBuilder = app
 }
 
 /** Fills unset environment variables from the project's `.env`; the real environment wins. */

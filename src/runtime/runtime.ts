@@ -70,6 +70,7 @@ export class Runtime {
       fire: (job, tick) => this.#storeTick(job, tick),
       logger: options.logger,
     })
+    options.project.appBuilder?.start({ store: options.store, logger: options.logger })
     this.pausedRuns = options.flow
       ? new PausedRuns({
           store: options.store,

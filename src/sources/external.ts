@@ -2,9 +2,11 @@
  * @module
  * What an external resource is, seen from its platform's side: a synchronous endpoint
  * (`POST /external/<name>`) whose caller waits for the answer. A platform's kinds (Commerce
- * Layer's `price`, `tax`, …) each say how to verify a call, parse it, check a handler's answer
- * and write the exact reply envelope; the runtime (`runtime/external/`) adds what every kind
- * needs: the deadline, the fallback, breaker awareness and recording. Like a source, this layer
+ * Layer's `price`, `tax`, …, Adobe Commerce's `webhook`) each say how to verify a call, parse it,
+ * check a handler's answer and write the exact reply envelope; the runtime (`runtime/external/`)
+ * adds what every kind needs: the deadline, the fallback, breaker awareness and recording. A kind
+ * authenticates with shared secrets through `verifier`, or reads options of its own through
+ * `setup` (RSA public keys, bearer tokens, a failure policy). Like a source, this layer
  * never runs user code and never touches the store.
  */
 import type { Logger } from 'pino'
@@ -45,10 +47,21 @@ export interface ExternalKind<Input = any, Answer = any, Extra extends object = 
   /**
    * Builds the signature check for these secrets (called once, at load). The check throws a
    * VerificationError (401) for a missing or wrong signature; it must run before anything else.
+   * A kind that authenticates otherwise than with shared secrets gives {@link setup} instead.
    */
-  verifier(secrets: string[]): (request: SourceRequest) => void
-  /** Parses an authentic body. @throws MalformedRequestError (400) */
-  parse(body: Uint8Array): { input: Input; context: Extra }
+  verifier?(secrets: string[]): (request: SourceRequest) => void
+  /**
+   * For a kind that reads options of its own instead of `secrets` (Adobe Commerce webhooks: RSA
+   * public keys, bearer tokens, a failure policy). Without it, `secrets` is required and goes to
+   * {@link verifier}.
+   */
+  readonly setup?: ExternalKindSetup
+  /**
+   * Parses an authentic body; `request` (always given by the runtime) is there for headers that
+   * carry context, such as a request id.
+   * @throws MalformedRequestError (400)
+   */
+  parse(body: Uint8Array, request?: SourceRequest): { input: Input; context: Extra }
   /** Checks (and normalizes) a handler's or a fallback's answer. Never throws. */
   check(answer: unknown, input: Input): AnswerCheck<Answer>
   /** The success envelope for a checked answer. */
@@ -60,6 +73,38 @@ export interface ExternalKind<Input = any, Answer = any, Extra extends object = 
    * answer depends on, never volatile fields such as `updated_at`. Hashed by the runtime.
    */
   sameInput(input: Input): unknown
+}
+
+/**
+ * The options a kind reads itself, and how it turns them into its call check: checked once, when
+ * the project loads, after `env()` references are resolved.
+ */
+export interface ExternalKindSetup {
+  /** The option names it reads, besides the shared `deadlineMs` and `fallback` (and `breaker`). */
+  readonly options: readonly string[]
+  /** False when the platform has no circuit breaker to mirror (the `breaker` option is then refused). */
+  readonly breaker: boolean
+  /**
+   * @param options all of the resource's options (the kind may refuse some shared ones)
+   * @param fail throws the ConfigError that names the file and the field
+   */
+  load(options: Record<string, unknown>, fail: (field: string, expected: string) => never): LoadedKindSetup
+}
+
+/** What a kind's {@link ExternalKindSetup.load} gives the runtime. */
+export interface LoadedKindSetup {
+  /** Throws VerificationError (401) for a call that is not authentic; runs before anything else. */
+  verify(request: SourceRequest): void
+  /** The deadline when `deadlineMs` is not given. */
+  defaultDeadlineMs: number
+  /** A `deadlineMs` must be below this (the platform's own timeout for the call), when known. */
+  deadlineBelowMs?: number
+  /** The static answer the fallback gives when the last good one is missing (a failure policy). */
+  fallbackAnswer?: { value: unknown }
+  /** Shown by the admin API beside the shared options: never a secret. */
+  describe: Record<string, unknown>
+  /** Logged once, at start: settings that work but are probably a mistake. */
+  warnings: string[]
 }
 
 /** What every handler's context carries, whatever the platform. */
@@ -98,7 +143,8 @@ export interface FallbackOptions<Input, Answer> {
 export interface ExternalResourceOptions<Input = any, Answer = any> {
   /**
    * The platform's shared secret(s) for this resource: `env('CL_SHARED_SECRET')`; one string may
-   * hold several separated by spaces (rotation). Required: an unsigned call is never answered.
+   * hold several separated by spaces (rotation). Required for kinds that authenticate with shared
+   * secrets (Commerce Layer's): an unsigned call is never answered.
    */
   secrets: string | string[]
   /**

@@ -22,3 +22,15 @@ export type {
   PaymentAction,
   WebhookDelivery,
 } from './commerce-layer-simulator.ts'
+export { COMMERCE_GENERIC_ERROR, createCommerceWebhooksSimulator, LOCALIZED_EXCEPTION } from './commerce-webhooks-simulator.ts'
+export type {
+  CommerceHook,
+  CommerceWebhooksSimulator,
+  CommerceWebhooksSimulatorOptions,
+  DispatchResult,
+  HookCall,
+  HookField,
+  HookOutcome,
+  ReceivedOperation,
+  WebhookLogEntry,
+} from './commerce-webhooks-simulator.ts'

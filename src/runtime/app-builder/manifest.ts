@@ -175,6 +175,7 @@ function readAction(yaml: ManifestFiles, list: Mapping, name: string, pkg: strin
     final: flag(yaml, annotations, 'final') || flag(yaml, spec, 'final'),
     requireAdobeAuth: flag(yaml, annotations, 'require-adobe-auth'),
     timeoutMs: timeout(yaml, limits),
+    memoryMb: memory(yaml, limits),
     declaredIn: yaml.originOf(list, name).file,
   }
 }
@@ -195,6 +196,16 @@ function flag(yaml: ManifestFiles, holder: Mapping, key: string): boolean {
   if (value === undefined || value === null || value === false || value === 'false' || value === 'no') return false
   if (value === true || value === 'true' || value === 'yes') return true
   return yaml.fail(holder, key, `expected true or false (or yes/no${key === 'web' ? '/raw' : ''}), got ${JSON.stringify(value)}`)
+}
+
+/** `limits.memory` in MB: I/O Runtime allows 128 MB–4 GB (default 256); storehook caps the action thread's heap at it. */
+function memory(yaml: ManifestFiles, limits: Mapping): number {
+  const value = limits.memory
+  if (value === undefined || value === null) return 256
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 128 || value > 4096) {
+    yaml.fail(limits, 'memory', `expected whole megabytes from 128 to 4096 (the range I/O Runtime allows), got ${JSON.stringify(value)}`)
+  }
+  return value
 }
 
 function timeout(yaml: ManifestFiles, limits: Mapping): number {

@@ -42,6 +42,13 @@ export interface AppBuilderAction {
    * at it, so an action that runs out of memory ends its own thread, not storehook.
    */
   memoryMb?: number
+  /**
+   * Whether an invocation lasts until the work main left running has settled (default true, see
+   * invoker.ts). False for an action that opens a connection meant to outlive its invocations (a
+   * Redis or PostgreSQL client created in main keeps a ref'd socket forever), as AWS Lambda's
+   * `callbackWaitsForEmptyEventLoop = false`: the invocation ends when main returns.
+   */
+  waitForFloatingWork?: boolean
   /** The manifest file that declares it (relative to the project), for error messages. */
   declaredIn: string
 }

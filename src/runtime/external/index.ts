@@ -16,7 +16,7 @@ import { HttpError, VerificationError, coerceError } from '../../core/errors.ts'
 import { ExternalResourceError, type ExternalReply } from '../../sources/external.ts'
 import type { SourceRequest } from '../../sources/source.ts'
 import type { ExternalCallOutcome, ExternalFallback, Store } from '../../store/store.ts'
-import type { BreakerStatus } from './breaker.ts'
+import type { BreakerStatus, BreakerTransition } from './breaker.ts'
 import { runUnderDeadline, type DeadlineOutcome } from './deadline.ts'
 import { inputDigest } from './digest.ts'
 import type { LoadedExternal } from './load.ts'
@@ -54,6 +54,9 @@ export class ExternalResources {
   constructor(options: ExternalResourcesOptions) {
     for (const resource of options.resources) this.#resources.set(resource.name, resource)
     this.#logger = options.logger
+    for (const resource of options.resources) {
+      for (const warning of resource.warnings) this.#logger.warn({ resource: resource.name, file: resource.file }, warning)
+    }
     this.#connections = options.connections
     this.metrics = createExternalMetrics(options.registry, () => this.#breakers())
     this.recorder = new ExternalCallRecorder(options.store, options.logger, {
@@ -93,7 +96,7 @@ export class ExternalResources {
     let parsed: ReturnType<LoadedExternal['kind']['parse']>
     try {
       resource.verify(request)
-      parsed = resource.kind.parse(request.body)
+      parsed = resource.kind.parse(request.body, request)
     } catch (error) {
       const reason = error instanceof VerificationError ? 'signature' : 'malformed'
       this.reject(name, reason)
@@ -156,13 +159,13 @@ export class ExternalResources {
 
   /** Each resource's breaker mirror, for the admin API. */
   status(): Record<string, unknown>[] {
-    return this.list().map((resource) => ({ ...resource.describe(), breaker: isoTimes(resource.breaker.status()) }))
+    return this.list().map((resource) => ({ ...resource.describe(), breaker: resource.breaker ? isoTimes(resource.breaker.status()) : null }))
   }
 
   /** Forgets a resource's run of failures, after its circuit was reset on the platform. */
   resetBreaker(name: string): boolean {
     const resource = this.#resources.get(name)
-    resource?.breaker.reset()
+    resource?.breaker?.reset()
     return resource !== undefined
   }
 
@@ -230,7 +233,7 @@ export class ExternalResources {
     const body = JSON.stringify(reply.body)
     const durationMs = performance.now() - call.arrivedAt
     const now = Date.now()
-    const transition = resource.breaker.record(reply.status, durationMs, now)
+    const transition = resource.breaker?.record(reply.status, durationMs, now)
     if (transition) this.#logBreaker(resource, transition, logger)
     this.metrics.calls.inc({ resource: resource.name, outcome: call.outcome, fallback: call.fallback })
     this.metrics.duration.observe({ resource: resource.name, outcome: call.outcome }, durationMs / 1000)
@@ -249,8 +252,8 @@ export class ExternalResources {
     return { status: reply.status, body, outcome: call.outcome, fallback: call.fallback }
   }
 
-  #logBreaker(resource: LoadedExternal, transition: NonNullable<ReturnType<LoadedExternal['breaker']['record']>>, logger: Logger): void {
-    const status = resource.breaker.status()
+  #logBreaker(resource: LoadedExternal, transition: NonNullable<BreakerTransition>, logger: Logger): void {
+    const status = resource.breaker!.status()
     const fields = { consecutiveFailures: status.consecutiveFailures, breaker: status.state }
     if (transition === 'warned') logger.warn(fields, `${status.warnAt} failures in a row: the platform warns now and opens its circuit above ${status.openAbove}`)
     else if (transition === 'opened') {
@@ -260,7 +263,7 @@ export class ExternalResources {
   }
 
   *#breakers(): Iterable<[string, BreakerStatus]> {
-    for (const resource of this.#resources.values()) yield [resource.name, resource.breaker.status()]
+    for (const resource of this.#resources.values()) if (resource.breaker) yield [resource.name, resource.breaker.status()]
   }
 }
 

@@ -2,10 +2,13 @@
  * @module
  * Checks one external resource's options when the project loads and turns them into what the
  * runtime runs. A mistake is the project author's to fix, so each error names the file, the
- * field and what was expected; secret values never appear in one.
+ * field and what was expected; secret values never appear in one. The shared options
+ * (`deadlineMs`, `fallback`, `breaker`) are checked here; how a call is authenticated is the
+ * kind's: `secrets` for a kind with a `verifier`, its own options for a kind with a `setup`.
  */
 import { ConfigError } from '../../core/errors.ts'
-import type { ExternalHandler, ExternalKind, ExternalResourceDefinition, ExternalResourceOptions } from '../../sources/external.ts'
+import type { ExternalHandler, ExternalKind, ExternalResourceDefinition, ExternalResourceOptions, LoadedKindSetup } from '../../sources/external.ts'
+import type { SourceRequest } from '../../sources/source.ts'
 import { MAX_TIMER_MS } from '../subscriptions.ts'
 import { BreakerMirror } from './breaker.ts'
 import { LastGoodCache } from './last-good.ts'
@@ -31,8 +34,8 @@ export interface LoadedExternal {
   /** `commerce-layer/price`. */
   kindName: string
   handler: ExternalHandler<any, any, any>
-  /** Throws VerificationError for a call not signed with one of the secrets. */
-  verify: ReturnType<ExternalKind['verifier']>
+  /** Throws VerificationError for a call that is not authentic (not signed with one of the secrets, …). */
+  verify: (request: SourceRequest) => void
   deadlineMs: number
   fallback: {
     lastGood: LastGoodCache<unknown> | null
@@ -40,7 +43,10 @@ export interface LoadedExternal {
     answer: { value: unknown } | null
     error: { status: number; code?: string; message?: string }
   }
-  breaker: BreakerMirror
+  /** Null when the platform has no circuit breaker to mirror (Adobe Commerce webhooks). */
+  breaker: BreakerMirror | null
+  /** Settings that work but are probably a mistake, logged once when the runtime starts. */
+  warnings: string[]
   /** For the admin API: the options in force, without secrets. */
   describe(): Record<string, unknown>
 }
@@ -57,17 +63,18 @@ export function loadExternal(name: string, file: string, definition: ExternalRes
   }
   if (!NAME.test(name)) fail('(file name)', 'expected letters, digits, "-", "_" or "." in each part of the path under external/')
   if (typeof options !== 'object' || options === null) fail('(options)', "expected an options object, at least { secrets: env('…') }")
-  const known = ['secrets', 'deadlineMs', 'fallback', 'breaker']
+  const kind = definition.kind
+  // A kind with a setup authenticates its own way (and may have no breaker); the others use `secrets`.
+  const hasBreaker = kind.setup ? kind.setup.breaker : true
+  const known = [...(kind.setup ? [] : ['secrets']), 'deadlineMs', 'fallback', ...(hasBreaker ? ['breaker'] : []), ...(kind.setup?.options ?? [])]
   for (const key of Object.keys(options)) if (!known.includes(key)) fail(key, `unknown option; expected one of ${known.join(', ')}`)
+  const setup: LoadedKindSetup = kind.setup ? kind.setup.load(options as unknown as Record<string, unknown>, fail) : secretsSetup(kind, options, fail)
 
-  const rawSecrets = options.secrets
-  const secrets = (Array.isArray(rawSecrets) ? rawSecrets : [rawSecrets]).flatMap((s) => (typeof s === 'string' ? s.split(/\s+/) : [s])).filter((s) => s !== '')
-  if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string')) {
-    fail('secrets', "expected the platform's shared secret(s): secrets: env('CL_SHARED_SECRET'); an unsigned call is never answered")
-  }
-
-  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS
+  const deadlineMs = options.deadlineMs ?? setup.defaultDeadlineMs
   if (!Number.isInteger(deadlineMs) || deadlineMs < 1 || deadlineMs > MAX_TIMER_MS) fail('deadlineMs', 'expected a positive integer of milliseconds')
+  if (setup.deadlineBelowMs !== undefined && deadlineMs >= setup.deadlineBelowMs) {
+    fail('deadlineMs', `expected less than ${setup.deadlineBelowMs} ms, the platform's own timeout for this call, or the platform gives up before the fallback answers`)
+  }
 
   const fallback = options.fallback ?? {}
   if (typeof fallback !== 'object' || fallback === null) fail('fallback', 'expected an object: { lastGood?, answer?, error? }')
@@ -101,35 +108,52 @@ export function loadExternal(name: string, file: string, definition: ExternalRes
   }
   if (!['errors', 'server-errors'].includes(breakerOptions.counts)) fail('breaker.counts', "expected 'errors' or 'server-errors'")
 
-  const kind = definition.kind
+  const answer = fallback.answer !== undefined ? { value: fallback.answer } : (setup.fallbackAnswer ?? null)
   const loaded: LoadedExternal = {
     name,
     file,
     kind,
     kindName: `${kind.platform}/${kind.kind}`,
     handler: definition.handler,
-    verify: kind.verifier(secrets as string[]),
+    verify: setup.verify,
     deadlineMs,
     fallback: {
       lastGood,
       key,
-      answer: fallback.answer === undefined ? null : { value: fallback.answer },
+      answer,
       error: { status, ...(error.code ? { code: error.code } : {}), ...(error.message ? { message: error.message } : {}) },
     },
-    breaker: new BreakerMirror({ ...breakerOptions, platformTimeoutMs: PLATFORM_TIMEOUT_MS }),
+    breaker: hasBreaker ? new BreakerMirror({ ...breakerOptions, platformTimeoutMs: PLATFORM_TIMEOUT_MS }) : null,
+    warnings: setup.warnings,
     describe: () => ({
       name,
       file,
       kind: loaded.kindName,
       path: `/external/${name}`,
-      secrets: secrets.length,
+      ...setup.describe,
       deadlineMs,
       fallback: {
         lastGood: lastGood ? { entries: lastGood.size, customKey: key !== null } : false,
-        answer: fallback.answer === undefined ? false : typeof fallback.answer === 'function' ? 'function' : 'static',
+        answer: answer === null ? false : typeof answer.value === 'function' ? 'function' : 'static',
         error: loaded.fallback.error,
       },
     }),
   }
   return loaded
+}
+
+/** The shared-secret scheme (Commerce Layer): `secrets` required, handed to the kind's verifier. */
+function secretsSetup(kind: ExternalKind, options: ExternalResourceOptions, fail: (field: string, expected: string) => never): LoadedKindSetup {
+  const rawSecrets = options.secrets
+  const secrets = (Array.isArray(rawSecrets) ? rawSecrets : [rawSecrets]).flatMap((s) => (typeof s === 'string' ? s.split(/\s+/) : [s])).filter((s) => s !== '')
+  if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string')) {
+    fail('secrets', "expected the platform's shared secret(s): secrets: env('CL_SHARED_SECRET'); an unsigned call is never answered")
+  }
+  if (!kind.verifier) throw new TypeError(`${kind.platform} ${kind.kind}: an external resource kind needs a verifier or a setup`)
+  return {
+    verify: kind.verifier(secrets as string[]),
+    defaultDeadlineMs: DEFAULT_DEADLINE_MS,
+    describe: { secrets: secrets.length },
+    warnings: [],
+  }
 }
