@@ -76,6 +76,11 @@ export interface ProjectConfig {
     /** SQLite durability: `full` (default) survives power loss, `normal` only process crashes. */
     synchronous?: 'full' | 'normal'
   }
+  /** For a project with an App Builder `app.config.yaml` beside this file. */
+  appBuilder?: {
+    /** Retry policy of the event-consuming actions (default: 25 attempts over days). */
+    retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number }
+  }
 }
 
 /**

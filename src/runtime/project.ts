@@ -14,6 +14,7 @@ import { z } from 'zod'
 import { connectionKinds } from '../connections/index.ts'
 import type { ConnectionDeps } from '../connections/connection.ts'
 import { ConfigError } from '../core/errors.ts'
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.ts'
 import { isExternalDefinition } from '../sources/external.ts'
 import { sourceKinds } from '../sources/index.ts'
 import type { Source } from '../sources/source.ts'
@@ -35,6 +36,8 @@ export interface Settings {
   worker: { concurrency: number; pollIntervalMs: number; shutdownGraceMs: number; leaseMarginMs: number; pausedSweepMs: number }
   server: { bodyLimitBytes: number }
   store: { synchronous: 'full' | 'normal' }
+  /** For an App Builder project's event-consuming actions: their retry policy. */
+  appBuilder: { retry: RetryPolicy }
 }
 
 export interface Project {
@@ -69,6 +72,19 @@ const settingsSchema = z.object({
     .object({ synchronous: z.enum(['full', 'normal']).default('full') })
     .strict()
     .default({ synchronous: 'full' }),
+  appBuilder: z
+    .object({
+      retry: z
+        .object({
+          maxAttempts: z.number().int().positive().default(DEFAULT_RETRY_POLICY.maxAttempts),
+          baseDelayMs: z.number().int().nonnegative().max(MAX_TIMER_MS).default(DEFAULT_RETRY_POLICY.baseDelayMs),
+          maxDelayMs: z.number().int().nonnegative().max(MAX_TIMER_MS).default(DEFAULT_RETRY_POLICY.maxDelayMs),
+        })
+        .strict()
+        .default(DEFAULT_RETRY_POLICY),
+    })
+    .strict()
+    .default({ retry: DEFAULT_RETRY_POLICY }),
 })
 
 /**
@@ -123,7 +139,9 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
     }
     loaded.push(loadProjectAction(name, configShown, definition, sourceNames))
   }
-  for (const file of listActionFiles(join(dir, 'actions'))) {
+  // In an App Builder project `actions/` holds OpenWhisk actions, named by the manifest; storehook
+  // actions of its own go in storehook.config's `actions`.
+  for (const file of appBuilder ? [] : listActionFiles(join(dir, 'actions'))) {
     const shown = relative(dir, file).split(sep).join('/')
     const definition = await importDefault(file, shown)
     if (!isActionDefinition(definition)) {
@@ -153,7 +171,7 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
 }
 
 function addAppBuilder(project: Project): void {
-  const { app, source } = loadAppBuilderParts(project.dir, process.env)
+  const { app, source } = loadAppBuilderParts(project.dir, process.env, project.settings.appBuilder.retry)
   if (source) {
     if (project.sources.has(source.name)) {
       throw new ConfigError(`${CONFIG_FILES.join(' / ')}: sources.${source.name}: the App Builder project's I/O Events source has this name; give yours another`)

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { ActivationFilter, ActivationRecord, Store } from '../../store/store.ts'
 import type { LoadedAction } from '../subscriptions.ts'
-import { eventActions } from './event-actions.ts'
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../core/retry.ts'
+import { eventActions, type InvokeForRun } from './event-actions.ts'
 import { Invoker } from './invoker.ts'
 import type { Activation, AppBuilderAction, AppBuilderManifest, InvocationCause } from './types.ts'
 
@@ -40,12 +41,13 @@ export class AppBuilderApp {
   #logger: Logger | undefined
   #apiHost = 'http://127.0.0.1'
 
-  constructor(manifest: AppBuilderManifest, options: { namespace?: string; apiKey?: string } = {}) {
+  constructor(manifest: AppBuilderManifest, options: { namespace?: string; apiKey?: string; retry?: RetryPolicy } = {}) {
     this.manifest = manifest
     this.namespace = options.namespace || DEFAULT_NAMESPACE
     // OpenWhisk keys are `<uuid>:<secret>`; the client sends them as Basic credentials.
     this.apiKey = options.apiKey || `${crypto.randomUUID()}:${randomBytes(32).toString('base64url')}`
-    this.eventActions = eventActions(manifest, (action, params, run) => this.invoke(action, params, { cause: 'event', ...run }))
+    const invoke: InvokeForRun = (action, params, run) => this.invoke(action, params, { cause: 'event', ...run })
+    this.eventActions = eventActions(manifest, invoke, options.retry ?? DEFAULT_RETRY_POLICY)
   }
 
   /** Called by the runtime once its store and logger exist. */

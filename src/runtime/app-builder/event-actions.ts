@@ -10,7 +10,7 @@
  * See ../../../../shared/reference/adobe-commerce.md §3.1, §3.4, §7.1.
  */
 import { PermanentError } from '../../core/errors.ts'
-import { DEFAULT_RETRY_POLICY } from '../../core/retry.ts'
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../core/retry.ts'
 import { normalizeEventCode } from '../../sources/adobe-io-events/index.ts'
 import type { ActionEvent, ActionContext } from '../action.ts'
 import type { LoadedAction } from '../subscriptions.ts'
@@ -37,7 +37,7 @@ const STRIPPED_HEADER = /^x-adobe-(digital-signature-\d|public-key\d-path|signat
  * @example
  * const actions = eventActions(manifest, (action, params, run) => invoker.invoke(action, params, { cause: 'event', ...run }))
  */
-export function eventActions(manifest: AppBuilderManifest, invoke: InvokeForRun): LoadedAction[] {
+export function eventActions(manifest: AppBuilderManifest, invoke: InvokeForRun, retry: RetryPolicy = DEFAULT_RETRY_POLICY): LoadedAction[] {
   const byAction = new Map<string, Set<string>>()
   for (const registration of manifest.registrations) {
     const types = byAction.get(registration.action) ?? new Set<string>()
@@ -52,7 +52,7 @@ export function eventActions(manifest: AppBuilderManifest, invoke: InvokeForRun)
       file: action.declaredIn,
       types: typeList,
       sources: [IO_EVENTS_SOURCE],
-      retry: DEFAULT_RETRY_POLICY,
+      retry,
       concurrency: null,
       // The invoker cuts the invocation at the action's own limit and says so; the worker's
       // timeout, a little later, only guards against the invoker itself hanging.

@@ -7,6 +7,7 @@
  * connections of its own).
  */
 import { ConfigError } from '../../core/errors.ts'
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../core/retry.ts'
 import { sourceKinds } from '../../sources/index.ts'
 import type { Source } from '../../sources/source.ts'
 import { AppBuilderApp } from './app.ts'
@@ -31,12 +32,13 @@ export const isAppBuilderProject = hasAppBuilderManifest
  * project's `.env` already applied.
  *
  * @example
- * const { app, source } = loadAppBuilderParts('examples/app-builder', process.env)
+ * const { app, source } = loadAppBuilderParts('examples/app-builder', process.env, DEFAULT_RETRY_POLICY)
  * app.manifest.actions.map((a) => a.fullName) // ['storehook-demo/order-consumer', …]
  */
-export function loadAppBuilderParts(dir: string, env: Record<string, string | undefined>): AppBuilderParts {
+export function loadAppBuilderParts(dir: string, env: Record<string, string | undefined>, retry: RetryPolicy = DEFAULT_RETRY_POLICY): AppBuilderParts {
   const manifest = readAppBuilderManifest(dir, env)
   const app = new AppBuilderApp(manifest, {
+    retry,
     ...(env.__OW_NAMESPACE ? { namespace: env.__OW_NAMESPACE } : {}),
     ...(env.STOREHOOK_OW_API_KEY ? { apiKey: env.STOREHOOK_OW_API_KEY } : {}),
   })
