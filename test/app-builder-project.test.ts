@@ -87,7 +87,7 @@ describe('an App Builder project under storehook', () => {
   it('runs the bound action for a signed delivery, with the CloudEvent, __adobe_headers and inputs as params', async () => {
     const event = io.cloudEvent('com.adobe.commerce.observer.sales_order_save_after', { entity_id: 7 })
     assert.equal(await io.publish(endpoint, event).outcome, 'delivered')
-    const { run, attempts } = await runFor(event.eventid)
+    const { run, attempts } = await runFor(String(event.eventid))
     assert.equal(run.state, 'succeeded')
     assert.equal(run.action, 'shop/order')
     const [activation] = attempts[0].activations
@@ -106,11 +106,11 @@ describe('an App Builder project under storehook', () => {
     const event = io.cloudEvent('com.adobe.commerce.observer.sales_order_save_after', { entity_id: 8 })
     assert.equal(await io.publish(endpoint, event).outcome, 'delivered')
     await eventually(async () => {
-      const { runs } = await admin(`/runs?q=${event.eventid}`)
+      const { runs } = await admin(`/runs?q=${String(event.eventid)}`)
       return runs[0]?.attempts >= 2
     }, 20_000, 'two failed attempts')
     rmSync(failFlag)
-    const { run, attempts } = await runFor(event.eventid)
+    const { run, attempts } = await runFor(String(event.eventid))
     assert.equal(run.state, 'succeeded')
     assert.match(attempts[0].errorMessage, /answered 500: \{"error":"server error"\}/)
     assert.equal(attempts[0].activations[0].status, 'application error')
@@ -121,7 +121,7 @@ describe('an App Builder project under storehook', () => {
   it('makes a run dead at once on a 4xx answer, where I/O Events would drop the event', async () => {
     const event = io.cloudEvent('com.adobe.commerce.observer.sales_order_creditmemo_save_after', { entity_id: 9 })
     assert.equal(await io.publish(endpoint, event).outcome, 'delivered')
-    const { run, attempts } = await runFor(event.eventid)
+    const { run, attempts } = await runFor(String(event.eventid))
     assert.equal(run.state, 'dead')
     assert.equal(attempts.length, 1)
     assert.match(attempts[0].errorMessage, /answered 400: \{"error":"refunds are not supported"\}.*would not retry/)
