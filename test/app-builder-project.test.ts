@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import openwhisk from 'openwhisk'
 import { startIoEventsSimulator } from '../src/testkit/io-events-simulator.ts'
 import { eventually, makeProject, start } from './helpers.ts'
 
@@ -35,6 +37,8 @@ const project = makeProject({
           hello:
             function: actions/hello.js
             web: 'yes'
+          caller:
+            function: actions/caller.js
   events:
     registrations:
       Orders:
@@ -66,9 +70,17 @@ exports.main = main
 `,
   'actions/refund.js': `exports.main = async () => ({ statusCode: 400, body: { error: 'refunds are not supported' } })\n`,
   'actions/hello.js': `exports.main = async (params) => ({ body: { hello: params.name ?? 'world' } })\n`,
+  // As the integration starter kit does: openwhisk() with no options reads __OW_API_HOST and __OW_API_KEY.
+  // (The temp project has no node_modules: the repo's copy of the client is required by path.)
+  'actions/caller.js': `const openwhisk = require(${JSON.stringify(createRequire(import.meta.url).resolve('openwhisk'))})
+exports.main = async (params) => {
+  const result = await openwhisk().actions.invoke({ name: 'shop/hello', blocking: true, result: true, params: { name: params.name } })
+  return { body: { relayed: result.body, namespace: process.env.__OW_NAMESPACE } }
+}
+`,
 })
 const failFlag = join(project, 'erp-down')
-Object.assign(process.env, { IO_CLIENT_ID: io.clientId, IO_EVENTS_PUBLIC_KEY_BASE_URL: io.publicKeyBaseUrl, FAIL_FLAG: failFlag })
+Object.assign(process.env, { STOREHOOK_OW_API_KEY: 'test-uuid:test-key', IO_CLIENT_ID: io.clientId, IO_EVENTS_PUBLIC_KEY_BASE_URL: io.publicKeyBaseUrl, FAIL_FLAG: failFlag })
 const storehook = await start({ project, db: `sqlite:${join(project, 'store.db')}` })
 const admin = async (path: string) => (await fetch(`${storehook.url}/admin/api${path}`)).json() as Promise<any>
 const endpoint = `${storehook.url}/events/io-events`
@@ -141,5 +153,15 @@ describe('an App Builder project under storehook', () => {
     const { activation } = await admin(`/activations/${id}`)
     assert.equal(activation.action, 'shop/hello')
     assert.equal(activation.cause, 'web')
+  })
+
+  it('answers the openwhisk client: a blocking invoke from outside, and an action invoking its sibling', async () => {
+    const ow = openwhisk({ apihost: storehook.url, api_key: 'test-uuid:test-key', namespace: '_' })
+    assert.deepEqual(await ow.actions.invoke({ name: 'shop/hello', blocking: true, result: true, params: { name: 'Grace' } }), { body: { hello: 'Grace' } })
+    const record = await ow.actions.invoke({ name: 'shop/caller', blocking: true, params: { name: 'Linus' } })
+    assert.equal(record.response.success, true)
+    assert.deepEqual(record.response.result, { body: { relayed: { hello: 'Linus' }, namespace: 'storehook' } })
+    const wrongKey = openwhisk({ apihost: storehook.url, api_key: 'test-uuid:wrong', namespace: '_' })
+    await assert.rejects(wrongKey.actions.invoke({ name: 'shop/hello', blocking: true }), (error: any) => error.statusCode === 401)
   })
 })
