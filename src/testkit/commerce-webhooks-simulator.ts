@@ -249,9 +249,10 @@ export function createCommerceWebhooksSimulator(options: CommerceWebhooksSimulat
         for (const operation of result.operations!) {
           if (operation.op === 'success') continue
           if (operation.op === 'exception') {
+            // The class is read from `class` (the SDK's field) or `type` (responses.md): UNVERIFIED which Commerce reads.
             const message = operation.message || hook.fallbackErrorMessage || COMMERCE_GENERIC_ERROR
             log.push({ level: 'error', event: 'exception', hook: hook.name, message: `${hook.name}: exception: ${message}` })
-            return { payload, exception: { message, class: operation.class || LOCALIZED_EXCEPTION, hook: hook.name, reason: 'exception' }, log, calls, requestId }
+            return { payload, exception: { message, class: operation.class || (operation as { type?: string }).type || LOCALIZED_EXCEPTION, hook: hook.name, reason: 'exception' }, log, calls, requestId }
           }
           const problem = applyOperation(payload, operation)
           log.push(
