@@ -3,8 +3,9 @@
  * Starts storehook for a project: load it, open the store, serve HTTP, start the worker. The CLI's
  * `start` and the testkit both go through here, so tests exercise what users run.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { serve, type ServerType } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { FlowRegistry } from '../connections/flow/index.ts'
@@ -26,6 +27,31 @@ export interface StartOptions {
   adminToken?: string
   logger?: Logger
   workerId?: string
+  /** Limits on how slowly and how much a client may send; see {@link DEFAULT_HTTP_LIMITS}. */
+  http?: Partial<HttpLimits>
+}
+
+/** What a client may cost before it has sent a request (slowloris, oversized headers). */
+export interface HttpLimits {
+  /** Time to send the request line and headers; then 408 and the connection is closed. */
+  headersTimeoutMs: number
+  /** Time to send the whole request, body included (handler time does not count); then 408. */
+  requestTimeoutMs: number
+  /** Largest request line plus headers; larger gets 431. */
+  maxHeaderBytes: number
+  /** How often the two timeouts are checked: a slow client is cut off at most this much late. */
+  timeoutCheckIntervalMs: number
+}
+
+/**
+ * Node's own defaults (60 s for headers, 300 s for a request, checked every 30 s) let one slow
+ * client hold a connection for minutes; every platform sends a whole request in well under a second.
+ */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxHeaderBytes: 16 * 1024,
+  timeoutCheckIntervalMs: 1000,
 }
 
 export interface RunningStorehook {
@@ -56,9 +82,18 @@ export async function startStorehook(options: StartOptions = {}): Promise<Runnin
   runtime.metrics.watchFlow(flow)
   const app = createApp(runtime, options.adminToken ? { adminToken: options.adminToken } : {})
   const host = options.host ?? '127.0.0.1'
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.http }
+  const serverOptions = {
+    // Node refuses a headers timeout longer than the request timeout.
+    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    requestTimeout: limits.requestTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+    connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+  }
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: host }, () => resolve(s))
+    const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: host, serverOptions }, () => resolve(s))
     s.once('error', reject)
+    s.on('clientError', (error: Error & { code?: string }, socket: Duplex) => answerClientError(error, socket, limits))
   }).catch(async (error: unknown) => {
     // Nothing else will close the store of a runtime that never started.
     await store.close()
@@ -67,6 +102,8 @@ export async function startStorehook(options: StartOptions = {}): Promise<Runnin
   runtime.start()
   const { port } = server.address() as AddressInfo
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  // Actions calling back into storehook (the openwhisk client) use loopback when it listens on all interfaces.
+  project.appBuilder?.setApiHost(host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : url)
   let closing: Promise<void> | undefined
   return {
     url,
@@ -104,7 +141,33 @@ async function shutDown(server: Server, runtime: Runtime): Promise<void> {
   clearInterval(idleSweep)
   server.closeAllConnections()
   await serverClosed
+  // Invocations still running (a web request cut off by the grace period) end as developer errors.
+  await runtime.project.appBuilder?.close()
   // Call records are queued off the response path: written before the store they go to closes.
   await runtime.external.close()
   await runtime.store.close()
+}
+
+/**
+ * Answers, as JSON like every other refusal, what Node refuses before a request reaches the app:
+ * headers over the limit (431), a request not received in time (408), bytes that are not HTTP (400).
+ * The reason names the limit and never echoes what was sent.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex, limits: HttpLimits): void {
+  // As Node's default handler: write nothing once a response has begun on this connection.
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (socket.writable && error.code !== 'ECONNRESET' && !inFlight?.headersSent) {
+    const [status, reason] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, `the request line and headers exceed ${limits.maxHeaderBytes} bytes`]
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, `the request was not received in time (headers within ${limits.headersTimeoutMs} ms, all of it within ${limits.requestTimeoutMs} ms)`]
+          : [400, `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`]
+    const body = JSON.stringify({ error: reason })
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy()
 }

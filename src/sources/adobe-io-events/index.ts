@@ -17,6 +17,7 @@
 import { createHmac, timingSafeEqual, verify } from 'node:crypto'
 import { z } from 'zod'
 import { HttpError, MalformedRequestError, VerificationError } from '../../core/errors.ts'
+import { parseJsonBody } from '../../core/json.ts'
 import { redactHeaders } from '../../core/redact.ts'
 import type { InboundEvent } from '../../core/types.ts'
 import type { Source, SourceKind, SourceRequest } from '../source.ts'
@@ -54,9 +55,10 @@ const configSchema = z.object({
   /** Keys are fetched from here only. https, or http on loopback for the testkit's simulator. */
   publicKeyBaseUrl: z
     .url({ error: 'publicKeyBaseUrl must be a URL' })
+    // URL.parse: zod runs this check even after the URL check failed, and `new URL` would throw.
     .refine((value) => {
-      const url = new URL(value)
-      return url.protocol === 'https:' || isLoopbackHttp(url)
+      const url = URL.parse(value)
+      return url !== null && (url.protocol === 'https:' || isLoopbackHttp(url))
     }, 'publicKeyBaseUrl must be https:// (http:// only on loopback, for tests)')
     .default(DEFAULT_PUBLIC_KEY_BASE_URL),
   /** How long a fetched public key is trusted; at most 24 h, as Adobe requires. */
@@ -106,7 +108,7 @@ export const adobeIoEvents = {
       kind: 'adobe-io-events',
       async receive(request: SourceRequest, now: number): Promise<InboundEvent[]> {
         await verifyDigitalSignatures(request, keys, now)
-        const body = parseJson(request.body)
+        const body = parseJsonBody(request.body)
         if (config.legacySignature) verifyLegacySignature(request, body, config.clientSecret!)
         if (isValidationRequest(body)) {
           validations.push({ validationUrl: checkedValidationUrl(body.validationUrl, config.validationUrlHosts), receivedAt: new Date(now).toISOString() })
@@ -170,14 +172,6 @@ function verifyLegacySignature(request: SourceRequest, body: unknown, clientSecr
     if (expected.length === offered.length && timingSafeEqual(expected, offered)) return
   }
   throw new VerificationError('x-adobe-signature does not match')
-}
-
-function parseJson(body: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
-  } catch (error) {
-    throw new MalformedRequestError(`body is not valid JSON: ${(error as Error).message}`, { cause: error })
-  }
 }
 
 function isValidationRequest(body: unknown): body is { validationUrl: unknown } {

@@ -12,6 +12,7 @@
  * object's `toJSON` writes relationships as `{ id, type }`, so `JSON.stringify` still works.
  */
 import { MalformedRequestError } from '../../core/errors.ts'
+import { parseJsonBody } from '../../core/json.ts'
 
 /** One resource, denormalized: id, type, attributes and resolved relationships side by side. */
 export interface Resource {
@@ -113,20 +114,7 @@ export function parseJsonApi<Data extends Resource = Resource>(body: Uint8Array 
 }
 
 function toObject(body: unknown): Record<string, unknown> {
-  let parsed = body
-  if (body instanceof Uint8Array || typeof body === 'string') {
-    let text: string
-    try {
-      text = typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: true }).decode(body)
-    } catch (error) {
-      throw new MalformedRequestError('body is not valid UTF-8', { cause: error })
-    }
-    try {
-      parsed = JSON.parse(text)
-    } catch (error) {
-      throw new MalformedRequestError(`body is not valid JSON: ${(error as Error).message}`, { cause: error })
-    }
-  }
+  const parsed = body instanceof Uint8Array || typeof body === 'string' ? parseJsonBody(body) : body
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedRequestError('body must be a JSON:API document: a JSON object with "data"')
   }

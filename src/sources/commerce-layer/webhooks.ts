@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { MalformedRequestError } from '../../core/errors.ts'
+import { parseJsonBody } from '../../core/json.ts'
 import { redactHeaders } from '../../core/redact.ts'
 import type { InboundEvent } from '../../core/types.ts'
 import type { Source, SourceKind, SourceRequest } from '../source.ts'
@@ -50,12 +51,7 @@ export function commerceLayerEventId(topic: string, payload: Record<string, unkn
 }
 
 function parseBody(body: Uint8Array): Record<string, unknown> {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
-  } catch (error) {
-    throw new MalformedRequestError(`body is not valid UTF-8 JSON: ${(error as Error).message}`, { cause: error })
-  }
+  const parsed = parseJsonBody(body)
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedRequestError('body must be a JSON:API document: a JSON object with "data"')
   }

@@ -7,6 +7,7 @@
 import { timingSafeEqual, type KeyObject } from 'node:crypto'
 import { z } from 'zod'
 import { MalformedRequestError, VerificationError } from '../../core/errors.ts'
+import { parseJsonBody } from '../../core/json.ts'
 import { redactHeaders } from '../../core/redact.ts'
 import {
   decodeStandardWebhookSecret as decodeSecret,
@@ -94,18 +95,7 @@ function readPath(value: unknown, path: readonly string[]): unknown {
 }
 
 function parseJsonObject(body: Uint8Array): Record<string, unknown> {
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(body)
-  } catch (error) {
-    throw new MalformedRequestError('body is not valid UTF-8', { cause: error })
-  }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (error) {
-    throw new MalformedRequestError(`body is not valid JSON: ${(error as Error).message}`, { cause: error })
-  }
+  const parsed = parseJsonBody(body)
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedRequestError('body must be a JSON object')
   }

@@ -49,6 +49,21 @@ describe('SQLite store on its own thread', () => {
     }
   })
 
+  it('fails only the call whose arguments cannot cross threads, not its batch or the process', async () => {
+    const store = await openThreadedSqliteStore({ path: freshPath() })
+    try {
+      const event = (id: string, payload: unknown) => [{ source: 's', event: { id, type: 't', payload, headers: {} }, runs: [] }]
+      // Sent in the same turn, so they share one batch to the thread.
+      const [bad, good] = await Promise.allSettled([store.ingest(event('bad', { f: () => {} })), store.ingest(event('good', {}))])
+      assert.equal(bad.status, 'rejected')
+      assert.match(String((bad as PromiseRejectedResult).reason), /cannot take this ingest call/)
+      assert.equal(good.status, 'fulfilled')
+      assert.ok(await store.getEvent('s', 'good'))
+    } finally {
+      await store.close()
+    }
+  })
+
   it('rejects calls after close instead of hanging', async () => {
     const store = await openThreadedSqliteStore({ path: freshPath() })
     await store.close()

@@ -108,7 +108,21 @@ export async function openThreadedSqliteStore(options: SqliteStoreOptions): Prom
   worker.on('error', (error) => stop(new Error('the SQLite store thread failed', { cause: error })))
   worker.on('exit', () => stop(new Error('the SQLite store is closed')))
 
-  const send = batched<Request>((requests) => worker.postMessage(requests))
+  const send = batched<Request>((requests) => {
+    try {
+      worker.postMessage(requests)
+    } catch {
+      // Structured clone refused something (too deeply nested, a function): that call fails,
+      // not its batch — and not the process, as a throw here, outside any caller, would.
+      for (const request of requests) {
+        try {
+          worker.postMessage([request])
+        } catch (error) {
+          settle(request.id)?.reject(new Error(`the SQLite store cannot take this ${request.method} call: ${(error as Error).message}`, { cause: error }))
+        }
+      }
+    }
+  })
   const call = (method: Method, args: unknown[]): Promise<any> => {
     if (stopped) return Promise.reject(stopped)
     const id = nextId++
