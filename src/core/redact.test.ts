@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { REDACTED, redactHeaders } from './redact.ts'
+import { REDACTED, isSecretField, redactHeaders, redactPayload } from './redact.ts'
 
 describe('redactHeaders', () => {
   test('redacts credentials in a Headers object and lower-cases names', () => {
@@ -72,5 +72,54 @@ describe('redactHeaders', () => {
   test('an empty input gives an empty record', () => {
     assert.deepEqual(redactHeaders(new Headers()), {})
     assert.deepEqual(redactHeaders({}), {})
+  })
+})
+
+describe('redactPayload', () => {
+  test('redacts secret and card fields at any depth, in objects and arrays', () => {
+    const payload = {
+      order: { id: 7, customer: { email: 'a@example.com', password: 'hunter2' } },
+      payments: [{ card_number: '4111111111111111', cvv: '123', creditCard: { number: 1 }, holder: 'Ada' }],
+      apiKey: 'k',
+      access_token: 't',
+      client_secret: 's',
+      headers: { Authorization: 'Bearer x' },
+    }
+    assert.deepEqual(redactPayload(payload), {
+      order: { id: 7, customer: { email: 'a@example.com', password: REDACTED } },
+      payments: [{ card_number: REDACTED, cvv: REDACTED, creditCard: REDACTED, holder: 'Ada' }],
+      apiKey: REDACTED,
+      access_token: REDACTED,
+      client_secret: REDACTED,
+      headers: { Authorization: REDACTED },
+    })
+  })
+
+  test('keeps fields whose names only contain a secret word inside another word', () => {
+    assert.deepEqual(redactPayload({ discard_reason: 'x', authorizations: { data: [] }, shipping: 1, panel: 2 }), {
+      discard_reason: 'x',
+      authorizations: { data: [] },
+      shipping: 1,
+      panel: 2,
+    })
+    assert.equal(isSecretField('tokens_used'), true, 'token is a secret word anywhere in a name')
+  })
+
+  test('redacts configured personal-data fields whatever their spelling', () => {
+    const payload = { customer_email: 'a@b.c', customerEmail: 'a@b.c', 'Customer-Email': 'a@b.c', email_sent: true }
+    assert.deepEqual(redactPayload(payload, { fields: ['customer_email'] }), {
+      customer_email: REDACTED,
+      customerEmail: REDACTED,
+      'Customer-Email': REDACTED,
+      email_sent: true,
+    })
+  })
+
+  test('leaves empty values visible and does not modify its input', () => {
+    const input = { password: '', token: null, nested: { secret: 's' } }
+    assert.deepEqual(redactPayload(input), { password: '', token: null, nested: { secret: REDACTED } })
+    assert.deepEqual(input, { password: '', token: null, nested: { secret: 's' } })
+    assert.equal(redactPayload('plain'), 'plain')
+    assert.equal(redactPayload(null), null)
   })
 })

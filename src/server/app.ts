@@ -6,6 +6,7 @@
  */
 import { Hono } from 'hono'
 import { HttpError } from '../core/errors.ts'
+import { mountDashboard } from '../dashboard/index.ts'
 import type { Runtime } from '../runtime/runtime.ts'
 import { adminApi } from './admin-api.ts'
 import { adminAuth } from './admin-auth.ts'
@@ -67,6 +68,8 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono {
   })
 
   mountEventRoutes(app, runtime)
+  // The dashboard guards its pages with its own session login; it answers before the bearer guard.
+  mountDashboard(app, runtime, options.adminToken ? { adminToken: options.adminToken } : {})
   app.use('/admin/*', adminAuth(options.adminToken))
   mountExternalRoutes(app, runtime)
   if (runtime.project.appBuilder) {

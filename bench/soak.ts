@@ -1,0 +1,114 @@
+/**
+ * @module
+ * A bounded soak: one `storehook start` process (SQLite, synchronous=FULL) fed a steady mix of
+ * signed events (forwarded to an ERP simulator under an Idempotency-Key) and Commerce Layer
+ * `price` calls, one in ten hanging past its deadline. Every interval it prints the process's RSS
+ * (from /proc) and used heap (from its /metrics), the answer-time p50/p99 of events and of external calls, and what the ERP got; at
+ * the end, the growth of RSS from the first interval to the last, the drift of p99, and whether every
+ * acknowledged event was delivered.
+ *
+ *   node bench/soak.ts [--minutes 30] [--rate 50] [--interval 60]
+ *
+ * `--rate` is requests per second (events and external calls together), `--interval` in seconds.
+ */
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startErpSimulator } from '../src/testkit/erp-simulator.ts'
+import { awaitDelivery, Cleanup, forwardProject, signedEvent, startChild } from '../test/chaos/driver.ts'
+import { callPrice, PLATFORM_TIMEOUT_MS } from '../test/chaos/external.ts'
+import { machine, memoryMiB, parseFlags, summarize, table } from './lib.ts'
+
+const flags = parseFlags(process.argv.slice(2), { minutes: 30, rate: 50, interval: 60 })
+const cleanup = new Cleanup()
+process.once('SIGINT', () => void cleanup.run().then(() => process.exit(130)))
+
+const erp = await startErpSimulator()
+cleanup.add(() => erp.close())
+const project = forwardProject(cleanup, erp.url, {})
+// The price resource lives in the same project as the forwarding action.
+const { writeFileSync, mkdirSync } = await import('node:fs')
+mkdirSync(join(project, 'external'))
+writeFileSync(join(project, 'external/price.ts'), `import { commerceLayer } from 'storehook'
+export default commerceLayer.price(async (lineItem) => {
+  if (lineItem.sku_code.startsWith('HANG')) return new Promise(() => {})
+  return { unit_amount_cents: 4900 }
+}, { secrets: 'cl_shared_secret_for_chaos_0001', deadlineMs: 1000, fallback: { answer: { unit_amount_cents: 5000 } } })
+`)
+const proc = await startChild(cleanup, { project, db: `sqlite:${join(project, 'soak.db')}` })
+console.log(`# storehook soak: ${flags.minutes} min at ${flags.rate} req/s, interval ${flags.interval} s; pid ${proc.child.pid}; ${machine()}`)
+
+const acknowledged = new Set<string>()
+let eventTimes: number[] = []
+let externalTimes: number[] = []
+let errors = 0
+let pastDeadline = 0
+let n = 0
+const inFlight = new Set<Promise<void>>()
+const one = async () => {
+  const i = ++n
+  if (i % 2 === 0) {
+    const answer = await callPrice(proc.url, i % 20 === 0 ? `HANG${i}` : `SKU${i}`).catch(() => null)
+    if (!answer || answer.status !== 200) errors += 1
+    else externalTimes.push(answer.ms)
+    if (answer && answer.ms > PLATFORM_TIMEOUT_MS) pastDeadline += 1
+    return
+  }
+  const request = signedEvent(i)
+  const started = performance.now()
+  try {
+    const response = await fetch(`${proc.url}/events/webhooks`, { method: 'POST', headers: request.headers, body: request.body })
+    await response.arrayBuffer()
+    if (response.ok) acknowledged.add(request.id)
+    else errors += 1
+    eventTimes.push(performance.now() - started)
+  } catch {
+    errors += 1
+  }
+}
+
+/** Used V8 heap of the storehook process, from its own /metrics (prom-client's default metrics). */
+async function heapMiB(): Promise<number> {
+  const text = await (await fetch(`${proc.url}/metrics`)).text()
+  const match = /^storehook_process_nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)
+  return match ? Number(match[1]) / 2 ** 20 : NaN
+}
+
+const rows: string[][] = [['min', 'RSS MiB', 'heap MiB', 'events', 'event p50', 'event p99', 'external', 'ext p50', 'ext p99', 'ERP accepted', 'errors']]
+const samples: { rss: number; heap: number; p99: number; extP99: number }[] = []
+const endAt = Date.now() + flags.minutes * 60_000
+let nextReport = Date.now() + flags.interval * 1000
+const gapMs = 1000 / flags.rate
+let tick = Date.now()
+while (Date.now() < endAt) {
+  const p = one().finally(() => inFlight.delete(p))
+  inFlight.add(p)
+  tick += gapMs
+  const wait = tick - Date.now()
+  if (wait > 0) await sleep(wait)
+  if (Date.now() >= nextReport) {
+    nextReport += flags.interval * 1000
+    const ev = summarize(eventTimes)
+    const ex = summarize(externalTimes)
+    const rss = memoryMiB(proc.child.pid!)
+    const heap = await heapMiB().catch(() => NaN)
+    samples.push({ rss, heap, p99: ev.p99, extP99: ex.p99 })
+    rows.push([((flags.minutes * 60_000 - (endAt - Date.now())) / 60_000).toFixed(1), rss.toFixed(1), heap.toFixed(1), String(ev.count), ev.p50.toFixed(1), ev.p99.toFixed(1), String(ex.count), ex.p50.toFixed(1), ex.p99.toFixed(1), String(erp.accepted().length), String(errors)])
+    console.log(rows.at(-1)!.join('\t'))
+    eventTimes = []
+    externalTimes = []
+  }
+}
+await Promise.allSettled(inFlight)
+const t = await awaitDelivery(erp, acknowledged, 60_000)
+console.log(table(rows))
+const first = samples[0]
+const last = samples.at(-1)
+if (first && last) {
+  console.log(`RSS ${first.rss.toFixed(1)} → ${last.rss.toFixed(1)} MiB (${(last.rss - first.rss >= 0 ? '+' : '') + (last.rss - first.rss).toFixed(1)}), heap ${first.heap.toFixed(1)} → ${last.heap.toFixed(1)} MiB; ` +
+    `event p99 ${first.p99.toFixed(1)} → ${last.p99.toFixed(1)} ms; external p99 ${first.extP99.toFixed(1)} → ${last.extP99.toFixed(1)} ms`)
+}
+console.log(`${acknowledged.size} events acknowledged, ${t.delivered} delivered, ${t.missing.length} lost, ${t.duplicatesWithoutKey} duplicates without key, ${pastDeadline} external answers past ${PLATFORM_TIMEOUT_MS} ms, ${errors} errors`)
+const crashed = proc.exit !== null
+if (crashed) console.log(`the storehook process died: ${JSON.stringify(proc.exit)}`)
+await cleanup.run()
+process.exit(t.missing.length || t.duplicatesWithoutKey || pastDeadline || crashed ? 1 : 0)
