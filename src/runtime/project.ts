@@ -100,7 +100,7 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
   const configName = CONFIG_FILES.find((name) => existsSync(join(dir, name)))
   const appBuilder = isAppBuilderProject(dir)
   if (!configName && !appBuilder) {
-    throw new ConfigError(`${dir}: no ${CONFIG_FILES.join(', ')} (nor an App Builder ${APP_CONFIG_FILE}) found; is this a storehook project?`)
+    throw new ConfigError(`${dir}: no ${CONFIG_FILES.join(', ')} found (nor an App Builder ${APP_CONFIG_FILE}); is this a storehook project?`)
   }
   const configFile = join(dir, configName ?? APP_CONFIG_FILE)
   loadDotEnv(dir)
