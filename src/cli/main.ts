@@ -5,8 +5,10 @@
 import { Command } from 'commander'
 import { ConfigError } from '../core/errors.ts'
 import { registerDbCommands } from './db-copy.ts'
+import { registerInitCommand } from './init.ts'
 import { registerMigrateCommand } from './migrate.ts'
 import { registerRunsCommands } from './runs.ts'
+import { registerSendCommand } from './send.ts'
 import { registerSimulateCommand } from './simulate.ts'
 import { registerStartCommand } from './start.ts'
 
@@ -19,6 +21,8 @@ export async function main(argv: string[]): Promise<void> {
   registerMigrateCommand(program)
   registerDbCommands(program)
   registerSimulateCommand(program)
+  registerInitCommand(program)
+  registerSendCommand(program)
   try {
     await program.parseAsync(argv)
   } catch (error) {
