@@ -6,7 +6,11 @@
 import type { Pool } from 'pg'
 import { ACTIVATION_COLUMNS, activationValues, toActivation } from '../activation-rows.ts'
 import { pageSize, type ActivationFilter, type ActivationRecord } from '../store.ts'
+import { inTransaction } from './pool.ts'
 import type { Row } from './rows.ts'
+
+/** Off the acknowledgement path: a record lost to a server crash loses no event. */
+const UNSYNCED = 'BEGIN; SET LOCAL synchronous_commit = off'
 
 /** `s` is the quoted schema name. */
 export function makeActivations(pool: Pool, s: string) {
@@ -19,19 +23,7 @@ export function makeActivations(pool: Pool, s: string) {
       // Result and logs travel as JSON text, where NUL is escaped: nothing here can hold a raw NUL.
       const values: unknown[] = activationValues(activation)
       values[8] = activation.leftWork
-      const client = await pool.connect()
-      let broken: Error | undefined
-      try {
-        await client.query('BEGIN; SET LOCAL synchronous_commit = off')
-        await client.query(insertSql, values)
-        await client.query('COMMIT')
-      } catch (error) {
-        broken = error as Error
-        await client.query('ROLLBACK').catch(() => {})
-        throw error
-      } finally {
-        client.release(broken)
-      }
+      await inTransaction(pool, (client) => client.query(insertSql, values), UNSYNCED)
     },
     async getActivation(activationId: string): Promise<ActivationRecord | undefined> {
       const { rows } = await pool.query<Row>(`SELECT ${ACTIVATION_COLUMNS} FROM ${s}.activations WHERE activation_id = $1`, [activationId])

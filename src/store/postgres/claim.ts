@@ -45,6 +45,7 @@
 import type { Pool, PoolClient } from 'pg'
 import type { ClaimedRun, ClaimRequest } from '../store.ts'
 import { RUN_COLUMNS, statement, toRun, type Row } from './rows.ts'
+import { inTransaction } from './pool.ts'
 
 export const LEASE_LOST_ON_LAST_ATTEMPT =
   'the worker running the last attempt stopped without finishing it (lease expired)'
@@ -150,22 +151,7 @@ export function makeClaim(pool: Pool, s: string, schema: string) {
     }))
   }
 
-  return async function claimRuns(request: ClaimRequest): Promise<ClaimedRun[]> {
-    const client = await pool.connect()
-    let broken: Error | undefined
-    try {
-      await client.query('BEGIN')
-      const claimed = await claimIn(client, request)
-      await client.query('COMMIT')
-      return claimed
-    } catch (error) {
-      // If COMMIT itself was lost the claim may have happened; its lease then runs out and
-      // another claim takes the runs up again. Nothing is handed out that was not committed.
-      broken = error as Error
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      client.release(broken)
-    }
-  }
+  // If COMMIT itself is lost the claim may have happened; its lease then runs out and another
+  // claim takes the runs up again. Nothing is handed out that was not committed.
+  return (request: ClaimRequest): Promise<ClaimedRun[]> => inTransaction(pool, (client) => claimIn(client, request))
 }

@@ -10,6 +10,7 @@
 import type { Pool } from 'pg'
 import { toExternalCall } from '../external-call-rows.ts'
 import { pageSize, type ExternalCall, type ExternalCallFilter, type NewExternalCall } from '../store.ts'
+import { inTransaction } from './pool.ts'
 import type { Row } from './rows.ts'
 
 /** PostgreSQL refuses NUL in `text`; a handler's error message is the one field it could come from. */
@@ -46,20 +47,7 @@ export function makeExternalCalls(pool: Pool, s: string) {
         ]
         row.forEach((value, i) => columns[i]!.push(value))
       }
-      const client = await pool.connect()
-      let broken: Error | undefined
-      try {
-        await client.query('BEGIN; SET LOCAL synchronous_commit = off')
-        await client.query(insertSql, columns)
-        await client.query('COMMIT')
-      } catch (error) {
-        broken = error as Error
-        await client.query('ROLLBACK').catch(() => {})
-        throw error
-      } finally {
-        // A connection whose transaction state is unknown is not given back to the pool.
-        client.release(broken)
-      }
+      await inTransaction(pool, (client) => client.query(insertSql, columns), 'BEGIN; SET LOCAL synchronous_commit = off')
     },
 
     async listExternalCalls(filter: ExternalCallFilter): Promise<ExternalCall[]> {

@@ -20,3 +20,28 @@ export function openPool(config: pg.PoolConfig): pg.Pool {
   pool.on('connect', (client) => client.on('error', () => {}))
   return pool
 }
+
+/**
+ * Runs `work` in one transaction on a pooled client: COMMIT when it resolves, ROLLBACK and the
+ * error when it throws. A client whose transaction state is unknown (a failed query, a lost
+ * COMMIT) is not given back to the pool. `begin` sets the transaction up.
+ *
+ * @example
+ * await inTransaction(pool, (client) => client.query(insertSql, values), 'BEGIN; SET LOCAL synchronous_commit = off')
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  const client = await pool.connect()
+  let broken: Error | undefined
+  try {
+    await client.query(begin)
+    const result = await work(client)
+    await client.query('COMMIT')
+    return result
+  } catch (error) {
+    broken = error as Error
+    await client.query('ROLLBACK').catch(() => {})
+    throw error
+  } finally {
+    client.release(broken)
+  }
+}
