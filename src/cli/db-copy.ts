@@ -30,6 +30,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import type { PoolClient } from 'pg'
 import { ConfigError } from '../core/errors.ts'
 import { sqlitePathOf } from '../store/open.ts'
+import { printJson, startProgress, withExamples, type Progress } from './options.ts'
 
 export interface CopyOptions {
   /** Absolute path of the SQLite file. */
@@ -44,6 +45,8 @@ export interface CopyOptions {
   batch?: number
   /** Called after each table, for progress output. */
   onTable?: (table: CopiedTable) => void
+  /** Called as a table's rows go in: before its first batch and after each one. */
+  onRows?: (table: string, copied: number, rows: number) => void
 }
 
 export interface CopiedTable {
@@ -64,8 +67,11 @@ export interface CopyReport {
 }
 
 export function registerDbCommands(program: Command): void {
-  const db = program.command('db').description('move a store between databases')
-  db.command('copy')
+  const db = withExamples(program.command('db').description('move a store between databases'), [
+    "storehook db copy --to 'postgres://storehook@db/shop?schema=storehook'",
+  ])
+  const copy = db
+    .command('copy')
     .description('copy a SQLite store into PostgreSQL with its whole history, ids kept (one transaction)')
     .option('--project <dir>', 'project directory (for the default SQLite file)', '.')
     .option('--from <url>', 'sqlite:PATH (default: sqlite:<project>/.storehook/storehook.db)')
@@ -73,21 +79,42 @@ export function registerDbCommands(program: Command): void {
     .option('--force', 'replace whatever the target schema holds')
     .option('--skip <tables>', 'comma-separated tables to leave behind (ones PostgreSQL has no table for)')
     .option('--batch <n>', 'rows per INSERT', parseBatch, 2000)
-    .action(async (options: { project: string; from?: string; to: string; force?: boolean; skip?: string; batch: number }) => {
-      const from = sqlitePathOf(options.from, resolve(options.project), '--from')
-      if (from === null) throw new ConfigError(`--from ${options.from}: db copy reads a sqlite:PATH store (it copies SQLite into PostgreSQL)`)
-      if (sqlitePathOf(options.to, '.', '--to') !== null) throw new ConfigError(`--to ${options.to}: expected a postgres:// URL`)
-      const report = await copySqliteToPostgres({
-        from,
-        to: options.to,
-        force: options.force ?? false,
-        skip: options.skip ? options.skip.split(',').map((t) => t.trim()).filter(Boolean) : [],
-        batch: options.batch,
-        onTable: (t) => console.log(`  ${t.table.padEnd(16)} ${t.skipped ? `${t.rows} rows, ${t.skipped}` : `${t.copied} rows`}`),
-      })
-      console.log(`copied ${report.source} to ${report.target}`)
-      if (report.sequences.length) console.log(`next ids: ${report.sequences.map((s) => `${s.column} ${s.next}`).join(', ')}`)
+    .option('--json', 'print the report as JSON for scripts: { source, target, tables, sequences }')
+  withExamples(copy, [
+    "storehook db copy --to 'postgres://storehook@db/shop'              # stop storehook first",
+    "storehook db copy --from sqlite:/srv/shop/storehook.db --to 'postgres://storehook@db/shop?schema=shop' --force",
+    "storehook db copy --to 'postgres://storehook@db/shop' --skip notes --json",
+  ])
+  copy.action(async (options: { project: string; from?: string; to: string; force?: boolean; skip?: string; batch: number; json?: boolean }) => {
+    const from = sqlitePathOf(options.from, resolve(options.project), '--from')
+    if (from === null) throw new ConfigError(`--from ${options.from}: db copy reads a sqlite:PATH store (it copies SQLite into PostgreSQL)`)
+    if (sqlitePathOf(options.to, '.', '--to') !== null) throw new ConfigError(`--to ${options.to}: expected a postgres:// URL`)
+    // Per table: a bar on a terminal (stderr); a summary line once it is done, on stdout (or
+    // stderr with --json, whose stdout is the report alone).
+    let bar: Progress | undefined
+    const report = await copySqliteToPostgres({
+      from,
+      to: options.to,
+      force: options.force ?? false,
+      skip: options.skip ? options.skip.split(',').map((t) => t.trim()).filter(Boolean) : [],
+      batch: options.batch,
+      onRows: (table, copied, rows) => {
+        if (!process.stderr.isTTY) return
+        bar ??= startProgress(`  ${table.padEnd(16)} rows`, rows)
+        bar.update(copied)
+      },
+      onTable: (t) => {
+        bar?.finish()
+        bar = undefined
+        const line = `  ${t.table.padEnd(16)} ${t.skipped ? `${t.rows} rows, ${t.skipped}` : `${t.copied} rows`}`
+        if (options.json) console.error(line)
+        else console.log(line)
+      },
     })
+    if (options.json) return printJson(report)
+    console.log(`copied ${report.source} to ${report.target}`)
+    if (report.sequences.length) console.log(`next ids: ${report.sequences.map((s) => `${s.column} ${s.next}`).join(', ')}`)
+  })
 }
 
 /**
@@ -183,7 +210,9 @@ export async function copySqliteToPostgres(options: CopyOptions): Promise<CopyRe
         }
         copied = { table, rows, copied: 0, skipped: 'no such table in PostgreSQL (empty in SQLite)' }
       } else {
-        copied = { table, rows, copied: await copyTable(source, client, s, table, targetTables.get(table)!, batchSize) }
+        options.onRows?.(table, 0, rows)
+        const onBatch = (done: number) => options.onRows?.(table, done, rows)
+        copied = { table, rows, copied: await copyTable(source, client, s, table, targetTables.get(table)!, batchSize, onBatch) }
         const inTarget = (await countRows(client, s, [table])).get(table)
         if (copied.copied !== rows || inTarget !== rows) {
           throw new Error(`table "${table}": ${rows} rows in SQLite, ${copied.copied} copied, ${inTarget} in PostgreSQL; nothing was committed`)
@@ -284,7 +313,15 @@ const INTEGER_TYPES = new Set(['bigint', 'integer', 'smallint'])
  * Copies one table in batches, in primary-key order (so a run's `replay_of` is inserted before the
  * replay that references it), or rowid order for a table without a primary key.
  */
-async function copyTable(source: DatabaseSync, client: PoolClient, s: string, table: string, target: TargetColumn[], batchSize: number): Promise<number> {
+async function copyTable(
+  source: DatabaseSync,
+  client: PoolClient,
+  s: string,
+  table: string,
+  target: TargetColumn[],
+  batchSize: number,
+  onBatch: (copied: number) => void,
+): Promise<number> {
   const info = source.prepare(`SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`).all(table) as { name: string; pk: number }[]
   const sourceColumns = info.map((c) => c.name)
   const primaryKey = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => `"${c.name}"`)
@@ -322,6 +359,7 @@ async function copyTable(source: DatabaseSync, client: PoolClient, s: string, ta
     }
     copied += batch[0]!.length
     batch = columns.map(() => [])
+    onBatch(copied)
   }
   const order = primaryKey.length ? primaryKey.join(', ') : 'rowid'
   const select = source.prepare(`SELECT ${sourceColumns.map((c) => `"${c}"`).join(', ')} FROM "${table}" ORDER BY ${order}`)

@@ -3,10 +3,11 @@
  * The `storehook` command line.
  */
 import { Command } from 'commander'
-import { ConfigError } from '../core/errors.ts'
 import { registerDbCommands } from './db-copy.ts'
+import { registerDevCommand } from './dev.ts'
 import { registerInitCommand } from './init.ts'
 import { registerMigrateCommand } from './migrate.ts'
+import { EXIT_USER_ERROR, exitCodeFor } from './options.ts'
 import { registerRunsCommands } from './runs.ts'
 import { registerSendCommand } from './send.ts'
 import { registerSimulateCommand } from './simulate.ts'
@@ -17,6 +18,7 @@ export async function main(argv: string[]): Promise<void> {
     .description('Self-hosted runtime for commerce extensibility functions')
     .showHelpAfterError()
   registerStartCommand(program)
+  registerDevCommand(program)
   registerRunsCommands(program)
   registerMigrateCommand(program)
   registerDbCommands(program)
@@ -26,9 +28,9 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv)
   } catch (error) {
-    // A user's mistake gets its message, not a stack trace.
-    if (error instanceof ConfigError) console.error(`storehook: ${error.message}`)
+    // A user's mistake gets its message, not a stack trace; the exit codes are in options.ts.
+    process.exitCode = exitCodeFor(error)
+    if (process.exitCode === EXIT_USER_ERROR) console.error(`storehook: ${(error as Error).message}`)
     else console.error(error)
-    process.exitCode = 1
   }
 }

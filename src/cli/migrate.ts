@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { sqlitePathOf } from '../store/open.ts'
+import { printJson, withExamples } from './options.ts'
 
 export interface MigrateResult {
   /** `sqlite:PATH` or `PostgreSQL at host:port/database, schema "…"`: never a password. */
@@ -23,15 +24,21 @@ export interface MigrateResult {
 }
 
 export function registerMigrateCommand(program: Command): void {
-  program
+  const migrate = program
     .command('migrate')
     .description("create or update the store's schema and print its version (start does this by itself)")
     .option('--project <dir>', 'project directory (for the default SQLite file)', '.')
-    .option('--db <url>', 'sqlite:PATH or postgres://…[?schema=NAME] (default: sqlite:<project>/.storehook/storehook.db)', process.env.STOREHOOK_DB)
-    .option('--json', 'print JSON for scripts')
+    .option('--db <url>', 'sqlite:PATH or postgres://…[?schema=NAME] (default: $STOREHOOK_DB, else sqlite:<project>/.storehook/storehook.db)', process.env.STOREHOOK_DB)
+    .option('--json', 'print JSON for scripts: { store, version, applied }')
+  withExamples(migrate, [
+    'storehook migrate                                    # ./.storehook/storehook.db',
+    "storehook migrate --db 'postgres://migrator@db/shop?schema=storehook'   # as a deployment step",
+    'storehook migrate --json',
+  ])
+  migrate
     .action(async (options: { project: string; db?: string; json?: boolean }) => {
       const result = await migrateStore(options.db, resolve(options.project))
-      if (options.json) return console.log(JSON.stringify(result))
+      if (options.json) return printJson(result)
       const what = result.applied.length === 0 ? 'already up to date' : `applied ${result.applied.join(', ')}`
       console.log(`${result.store}: schema version ${result.version} (${what})`)
     })

@@ -9,7 +9,8 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { ConfigError } from '../core/errors.ts'
 import { RUN_STATES, type Run, type RunState } from '../core/types.ts'
 import { openStore } from '../store/open.ts'
-import type { RunFilter, Store } from '../store/store.ts'
+import { MAX_PAGE_SIZE, type RunFilter, type Store } from '../store/store.ts'
+import { printJson as print, startProgress, withExamples } from './options.ts'
 
 interface StoreOptions {
   project: string
@@ -28,7 +29,11 @@ interface FilterOptions {
 }
 
 export function registerRunsCommands(program: Command): void {
-  const runs = program.command('runs').description('list, inspect and replay runs')
+  const runs = withExamples(program.command('runs').description('list, inspect and replay runs'), [
+    'storehook runs list --state dead',
+    'storehook runs show 42',
+    'storehook runs replay --dead --action order-to-erp',
+  ])
   const withStore = (command: Command) =>
     command
       .option('--project <dir>', 'project directory', '.')
@@ -46,18 +51,29 @@ export function registerRunsCommands(program: Command): void {
       .option('--since <time>', 'created at or after (ISO 8601 or epoch ms)', parseTime)
       .option('--until <time>', 'created before (ISO 8601 or epoch ms)', parseTime)
 
-  withFilters(withStore(runs.command('list').description('list runs, newest first')))
-    .option('--state <state>', `one of ${RUN_STATES.join(', ')}`, parseState)
-    .option('--limit <n>', 'how many (default 50)', parsePositive)
+  withExamples(
+    withFilters(withStore(runs.command('list').description('list runs, newest first')))
+      .option('--state <state>', `one of ${RUN_STATES.join(', ')}`, parseState)
+      .option('--limit <n>', `how many (default 50, at most ${MAX_PAGE_SIZE})`, parsePositive),
+    [
+      'storehook runs list                                  # the last 50 runs of ./.storehook/storehook.db',
+      'storehook runs list --state dead --since 2026-01-01T00:00:00Z',
+      'storehook runs list --action order-to-erp --limit 10 --json',
+      "storehook runs list --db 'postgres://storehook@db/shop?schema=storehook'",
+    ],
+  )
     .action((options: StoreOptions & FilterOptions) =>
       usingStore(options, async (store) => {
-        const list = await store.listRuns(filterFrom(options))
-        if (options.json) return print(list)
-        console.log(table(list))
+        const found = await store.listRuns(filterFrom(options))
+        if (options.json) return print(found)
+        console.log(table(found))
       }),
     )
 
-  withStore(runs.command('show').description('show one run with its attempts and steps').argument('<id>', 'run id', parsePositive))
+  withExamples(withStore(runs.command('show').description('show one run with its attempts and steps').argument('<id>', 'run id', parsePositive)), [
+    'storehook runs show 42',
+    'storehook runs show 42 --json                        # { run, attempts, steps }',
+  ])
     .action((id: number, options: StoreOptions) =>
       usingStore(options, async (store) => {
         const run = await store.getRun(id)
@@ -76,13 +92,20 @@ export function registerRunsCommands(program: Command): void {
       }),
     )
 
-  withFilters(withStore(runs.command('replay').description('replay one run, or with --dead every dead run matching the filters')))
-    .argument('[id]', 'run id', parsePositive)
-    .option('--dead', 'replay every dead run matching the filters (each once)')
+  withExamples(
+    withFilters(withStore(runs.command('replay').description('replay one run, or with --dead every dead run matching the filters')))
+      .argument('[id]', 'run id', parsePositive)
+      .option('--dead', 'replay every dead run matching the filters (each once), with progress on stderr'),
+    [
+      'storehook runs replay 42',
+      'storehook runs replay --dead                         # every dead run not replayed yet',
+      'storehook runs replay --dead --action order-to-erp --since 2026-01-01T00:00:00Z --json',
+    ],
+  )
     .action((id: number | undefined, options: StoreOptions & FilterOptions & { dead?: boolean }) =>
       usingStore(options, async (store) => {
         if ((id === undefined) === !options.dead) throw new ConfigError('runs replay: give either a run id or --dead, not both')
-        const replayed = id !== undefined ? [await store.replayRun(id)] : await store.replayDeadRuns(filterFrom(options))
+        const replayed = id !== undefined ? [await store.replayRun(id)] : await replayDeadWithProgress(store, filterFrom(options))
         if (options.json) return print(replayed)
         console.log(replayed.length === 0 ? 'nothing to replay' : replayed.map((r) => `run ${r.replayOf} replayed as run ${r.id}`).join('\n'))
       }),
@@ -127,9 +150,61 @@ function table(runs: Run[]): string {
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
 }
 
+/** Dead runs replayed per store call: small enough for the progress to move, large enough to be quick. */
+const REPLAY_BATCH = 500
+
+/**
+ * `store.replayDeadRuns` in slices of creation time, for a progress indication on big backlogs.
+ * Each slice is one store call with the same meaning as one call over everything (dead, matching
+ * the filters, not replayed yet), and the slices cover exactly the filter's time range, so the
+ * result is the same set of replays; only a crash midway leaves part of it done (running the
+ * command again finishes it: already replayed runs are skipped).
+ *
+ * @example
+ * const replayed = await replayDeadWithProgress(store, { action: 'order-to-erp' }) // progress on stderr
+ */
+export async function replayDeadWithProgress(
+  store: Store,
+  filter: RunFilter,
+  { batch = REPLAY_BATCH, stream = process.stderr }: { batch?: number; stream?: NodeJS.WriteStream } = {},
+): Promise<Run[]> {
+  const dead = await listAll(store, { ...filter, state: 'dead' })
+  const times = dead.map((run) => run.createdAt).sort((a, b) => a - b)
+  // Cut points where the creation time changes, every `batch` runs or so.
+  const cuts: number[] = []
+  for (let i = batch; i < times.length; i += batch) {
+    while (i < times.length && times[i] === times[i - 1]) i++
+    if (i < times.length) cuts.push(times[i]!)
+  }
+  const { since: first, until: last, state: _state, limit: _limit, beforeId: _beforeId, ...rest } = filter
+  const progress = startProgress('replaying dead runs', times.length, stream)
+  const replayed: Run[] = []
+  try {
+    for (let slice = 0; slice <= cuts.length; slice++) {
+      const since = slice === 0 ? first : cuts[slice - 1]
+      const until = slice === cuts.length ? last : cuts[slice]
+      replayed.push(...(await store.replayDeadRuns({ ...rest, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) })))
+      const examined = slice === cuts.length ? times.length : times.findIndex((t) => t >= cuts[slice]!)
+      progress.update(examined, `${replayed.length} replayed`)
+    }
+  } finally {
+    progress.finish()
+  }
+  return replayed
+}
+
+/** Every run matching `filter`, newest first, a page at a time. */
+async function listAll(store: Store, filter: RunFilter): Promise<Run[]> {
+  const all: Run[] = []
+  for (;;) {
+    const page = await store.listRuns({ ...filter, limit: MAX_PAGE_SIZE, ...(all.length ? { beforeId: all.at(-1)!.id } : {}) })
+    all.push(...page)
+    if (page.length < MAX_PAGE_SIZE) return all
+  }
+}
+
 const iso = (ms: number) => new Date(ms).toISOString()
 const indent = (text: string) => text.split('\n').map((line) => `    ${line}`).join('\n')
-const print = (value: unknown) => console.log(JSON.stringify(value, null, 2))
 
 function parsePositive(value: string): number {
   if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a positive integer')

@@ -4,19 +4,24 @@
  * a project can be tried locally without any platform account. Stops on SIGTERM/SIGINT.
  */
 import { InvalidArgumentError, type Command } from 'commander'
-import { parsePort } from './options.ts'
+import { examplesText, parsePort, withExamples } from './options.ts'
+import { ConfigError } from '../core/errors.ts'
 import { EXTERNAL_KINDS, PAYMENT_ACTIONS, startCommerceLayerSimulator, type ExternalKind, type PaymentAction } from '../testkit/commerce-layer-simulator.ts'
 import { startCommerceSimulator } from '../testkit/commerce-simulator.ts'
 import { startErpSimulator } from '../testkit/erp-simulator.ts'
 import { startIoEventsSimulator } from '../testkit/io-events-simulator.ts'
 
 export function registerSimulateCommand(program: Command): void {
-  const simulate = program.command('simulate').description('run a platform simulator on 127.0.0.1 (see storehook/testkit)')
+  const simulate = withExamples(program.command('simulate').description('run a platform simulator on 127.0.0.1 (see storehook/testkit)'), [
+    'storehook simulate erp',
+    'storehook dev --simulators                           # all of them, wired to your project',
+  ])
 
   simulate
     .command('erp')
     .description('an ERP that records every request (with its Idempotency-Key) and answers 200')
     .option('--port <n>', 'port to listen on', parsePort, 4000)
+    .addHelpText('after', examplesText(['storehook simulate erp                               # then ERP_URL=http://127.0.0.1:4000', 'storehook simulate erp --port 4500']))
     .action(async (options: { port: number }) => {
       const erp = await startErpSimulator({
         port: options.port,
@@ -32,6 +37,7 @@ export function registerSimulateCommand(program: Command): void {
     .description("Adobe I/O Events' public-key server: point an adobe-io-events source's publicKeyBaseUrl at it")
     .option('--port <n>', 'port to listen on', parsePort, 4100)
     .option('--client-id <id>', 'the client id deliveries are addressed to')
+    .addHelpText('after', examplesText(['storehook simulate io-events --client-id my-client   # IO_CLIENT_ID=my-client, IO_EVENTS_PUBLIC_KEY_BASE_URL=http://127.0.0.1:4100']))
     .action(async (options: { port: number; clientId?: string }) => {
       const io = await startIoEventsSimulator({ port: options.port, ...(options.clientId ? { clientId: options.clientId } : {}) })
       stopOnSignal(() => io.close())
@@ -43,6 +49,7 @@ export function registerSimulateCommand(program: Command): void {
     .description('an Adobe Commerce shop checking OAuth 1.0a as Magento does; prints the COMMERCE_* values to use')
     .option('--port <n>', 'port to listen on', parsePort, 4200)
     .option('--orders <ids>', 'order entity ids to seed, comma-separated', '1')
+    .addHelpText('after', examplesText(['storehook simulate commerce --orders 1,2,42          # prints COMMERCE_BASE_URL and the four OAuth 1.0a credentials']))
     .action(async (options: { port: number; orders: string }) => {
       const commerce = await startCommerceSimulator({ port: options.port })
       stopOnSignal(() => commerce.close())
@@ -63,8 +70,15 @@ export function registerSimulateCommand(program: Command): void {
     .option('--shared-secret <secret>', 'the shared secret of every external resource and webhook (default $CL_SHARED_SECRET, else a random one each)')
     .option('--timeout-ms <n>', "external resources' timeout", parsePositive, 3000)
     .option('--mode <mode>', 'test or live: meta.mode and which rate limits apply', 'test')
+    .addHelpText(
+      'after',
+      examplesText([
+        'storehook simulate commerce-layer --external price=http://127.0.0.1:3000/external/price',
+        'storehook simulate commerce-layer --webhook orders.place=http://127.0.0.1:3000/events/cl --shared-secret s3cr3t',
+      ]),
+    )
     .action(async (options: { port: number; external: [string, string][]; webhook: [string, string][]; sharedSecret?: string; timeoutMs: number; mode: string }) => {
-      if (options.mode !== 'test' && options.mode !== 'live') throw new InvalidArgumentError('--mode is test or live')
+      if (options.mode !== 'test' && options.mode !== 'live') throw new ConfigError(`--mode ${options.mode}: expected test or live`)
       const sharedSecret = options.sharedSecret ?? process.env.CL_SHARED_SECRET
       const cl = await startCommerceLayerSimulator({
         port: options.port,

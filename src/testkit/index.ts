@@ -34,3 +34,16 @@ export type {
   ReceivedOperation,
   WebhookLogEntry,
 } from './commerce-webhooks-simulator.ts'
+export { SIMULATOR_NAMES, startHarness, startSimulators } from './harness.ts'
+export type {
+  ErpRequest,
+  HarnessOptions,
+  RunOutcome,
+  RunQuery,
+  SendInput,
+  SendResult,
+  SimulatorName,
+  Simulators,
+  SimulatorsOptions,
+  StorehookHarness,
+} from './harness.ts'
