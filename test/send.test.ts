@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -125,6 +125,29 @@ async function storedEvent(source: string, id: string): Promise<any> {
 }
 
 describe('storehook send, for each kind of source', () => {
+  it('finds a running `storehook dev` of the project: its address, and the variables it set for the project', async () => {
+    // What `storehook dev` writes while it runs (src/cli/dev.ts, DEV_SESSION_FILE); this process stands for it.
+    mkdirSync(join(project, '.storehook'), { recursive: true })
+    const session = join(project, '.storehook', 'dev.json')
+    writeFileSync(session, JSON.stringify({ url: storehook.url, pid: process.pid, env: { WEBHOOK_SECRET: TEST_SECRET } }))
+    try {
+      const result = await send(['webhooks'], { STOREHOOK_URL: undefined, WEBHOOK_SECRET: undefined })
+      assert.equal(result.code, SEND_EXIT_CODES.succeeded, result.stdout + result.stderr)
+      assert.match(result.stdout, new RegExp(`^→ POST ${storehook.url}/events/webhooks `))
+    } finally {
+      rmSync(session)
+    }
+    // A session file whose dev is gone is ignored: without its variables the project does not load.
+    writeFileSync(session, JSON.stringify({ url: storehook.url, pid: 2 ** 22 + 12345, env: { WEBHOOK_SECRET: TEST_SECRET } }))
+    try {
+      const result = await send(['webhooks'], { STOREHOOK_URL: undefined, WEBHOOK_SECRET: undefined })
+      assert.equal(result.code, SEND_EXIT_CODES.usage, result.stdout + result.stderr)
+      assert.match(result.stderr, /WEBHOOK_SECRET is not set/)
+    } finally {
+      rmSync(session)
+    }
+  })
+
   it('signs a Standard Webhook with the source secret; the run succeeds and is printed with its dashboard link', async () => {
     const result = await send(['webhooks'])
     assert.equal(result.code, SEND_EXIT_CODES.succeeded, result.stdout + result.stderr)

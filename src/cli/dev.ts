@@ -37,6 +37,30 @@ import { listenProblem, portFromEnv } from './start.ts'
  */
 export const DEV_SESSION_FILE = '.storehook/dev.json'
 
+export interface DevSession {
+  url: string
+  pid: number
+  env: Record<string, string>
+}
+
+/**
+ * The session of the `storehook dev` running for the project in `dir`, or null when none runs
+ * (no file, or a file left by a dev that was killed).
+ *
+ * @example
+ * const session = readDevSession('.') // { url: 'http://127.0.0.1:3000', pid: 4242, env: { ERP_URL: … } }
+ */
+export function readDevSession(dir: string): DevSession | null {
+  let session: DevSession
+  try {
+    session = JSON.parse(readFileSync(join(dir, DEV_SESSION_FILE), 'utf8')) as DevSession
+    process.kill(session.pid, 0)
+  } catch {
+    return null
+  }
+  return typeof session.url === 'string' && typeof session.env === 'object' && session.env !== null ? session : null
+}
+
 interface DevOptions {
   project: string
   port?: number

@@ -73,7 +73,7 @@ export function registerSendCommand(program: Command): void {
     .argument('[fixture]', "a bundled fixture (see --list) or a JSON file; default: the platform's common event, or the resource's kind")
     .option('--type <type>', 'the event type, Commerce event code or Commerce Layer topic (default: the fixture\'s); without a fixture, sends --data as that type')
     .option('--data <json>', "a JSON object merged into the payload: the Commerce fields (data.value), a Standard Webhook's data, a Commerce Layer resource's attributes", parseJsonObject)
-    .option('--url <url>', 'where storehook listens (default: $STOREHOOK_URL, else http://127.0.0.1:3000)')
+    .option('--url <url>', 'where storehook listens (default: $STOREHOOK_URL, else the running `storehook dev`, else http://127.0.0.1:3000)')
     .option('--project <dir>', 'project directory: where the source, its secrets (.env) and the fixtures it takes are read', '.')
     .option('--timeout <ms>', 'how long to wait for the run(s) to finish an attempt', parsePositive, 30_000)
     .option('--wait', 'wait through retries until every run is succeeded, dead or skipped (up to --timeout)')
@@ -84,12 +84,16 @@ export function registerSendCommand(program: Command): void {
     .action(async (source: string | undefined, fixtureSpec: string | undefined, options: SendOptions) => {
       // Loaded here, not at the top: the project loader and the simulators would slow every other command.
       const { projectTargets, resolveTarget } = await import('./send/target.ts')
+      // Under `storehook dev --simulators`, the project reads the simulators' variables dev set:
+      // send resolves the project the same way, and finds dev's address (the real environment wins).
+      const session = (await import('./dev.ts')).readDevSession(options.project)
+      for (const [name, value] of Object.entries(session?.env ?? {})) process.env[name] ??= value
       const loaded = await projectTargets(options.project)
       if (options.list) return printList(loaded, options.json === true)
       if (!source) throw new ConfigError('send: name a source or external resource of the project (storehook send --list shows them)')
       const target = await resolveTarget(loaded, source)
       const fixture = pickFixture(target, fixtureSpec, options.type)
-      const url = options.url ?? (process.env.STOREHOOK_URL || 'http://127.0.0.1:3000')
+      const url = options.url ?? (process.env.STOREHOOK_URL || session?.url || 'http://127.0.0.1:3000')
       const summary = loaded.targets.find((t) => t.name === target.name && t.call === target.call)!
       process.exitCode = await sendAndReport(target, summary, fixture, { ...options, url })
     })
