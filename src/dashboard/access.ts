@@ -11,12 +11,12 @@
  * echoed in a payload or an error still never reaches a page), and it carries headers that keep
  * it out of caches, frames and other origins' scripts.
  */
-import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import { html } from 'hono/html'
 import { HttpError } from '../core/errors.ts'
 import { REDACTED } from '../core/redact.ts'
 import type { Runtime } from '../runtime/runtime.ts'
+import { isLoopback, remoteAddress } from '../server/admin-auth.ts'
 import { page } from './layout.ts'
 import { readSessionCookie, sessionCookie, type Session, type SessionKeys } from './session.ts'
 import { BASE, query, type Html } from './ui.ts'
@@ -193,14 +193,3 @@ function forwardedProto(c: Context): string {
   return (c.req.header('x-forwarded-proto') ?? new URL(c.req.url).protocol.replace(':', '')).split(',')[0]!.trim()
 }
 
-function remoteAddress(c: Context): string | undefined {
-  try {
-    return getConnInfo(c).remote.address
-  } catch {
-    return undefined // not served by @hono/node-server (app.request in tests): treat as not loopback
-  }
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1'
-}

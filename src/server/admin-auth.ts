@@ -24,7 +24,8 @@ export function adminAuth(token: string | undefined): MiddlewareHandler {
   }
 }
 
-function remoteAddress(c: Parameters<MiddlewareHandler>[0]): string | undefined {
+/** The peer's address, or undefined when not served by @hono/node-server. */
+export function remoteAddress(c: Parameters<MiddlewareHandler>[0]): string | undefined {
   try {
     return getConnInfo(c).remote.address
   } catch {
@@ -32,6 +33,6 @@ function remoteAddress(c: Parameters<MiddlewareHandler>[0]): string | undefined 
   }
 }
 
-function isLoopback(address: string | undefined): boolean {
+export function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1'
 }

@@ -11,19 +11,11 @@ import type { ActivationFilter, ActivationRecord, Store } from '../../store/stor
 import type { LoadedAction } from '../subscriptions.ts'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../core/retry.ts'
 import { eventActions, type InvokeForRun } from './event-actions.ts'
-import { Invoker } from './invoker.ts'
-import type { Activation, AppBuilderAction, AppBuilderManifest, InvocationCause } from './types.ts'
+import { Invoker, type InvokeOptions } from './invoker.ts'
+import type { Activation, AppBuilderAction, AppBuilderManifest } from './types.ts'
 
 /** The namespace storehook answers to when `__OW_NAMESPACE` is not set. */
 export const DEFAULT_NAMESPACE = 'storehook'
-
-export interface InvokeOptions {
-  cause: InvocationCause
-  activationId?: string
-  runId?: number
-  attempt?: number
-  signal?: AbortSignal
-}
 
 export class AppBuilderApp {
   readonly manifest: AppBuilderManifest
