@@ -182,6 +182,52 @@ export const migrations: { version: number; sql: (s: string) => string }[] = [
       CREATE INDEX activations_run_id ON ${s}.activations (run_id) WHERE run_id IS NOT NULL;
     `,
   },
+  {
+    version: 6,
+    sql: (s) => /* sql */ `
+      -- A run's log lines, its outbound calls, payload removal and the expunge audit: see SQLite's
+      -- migration 6 for what each column holds.
+      CREATE TABLE ${s}.run_logs (
+        seq bigserial PRIMARY KEY,
+        run_id bigint NOT NULL,
+        attempt integer NOT NULL,
+        at bigint NOT NULL,
+        level text NOT NULL,
+        message text NOT NULL,
+        fields text
+      );
+      CREATE INDEX run_logs_run ON ${s}.run_logs (run_id, seq);
+      CREATE INDEX run_logs_at ON ${s}.run_logs (at);
+
+      CREATE TABLE ${s}.outbound_calls (
+        seq bigserial PRIMARY KEY,
+        run_id bigint NOT NULL,
+        attempt integer NOT NULL,
+        connection text NOT NULL,
+        method text NOT NULL,
+        url text NOT NULL,
+        status integer,
+        started_at bigint NOT NULL,
+        duration_ms double precision NOT NULL,
+        error text,
+        trace_id text
+      );
+      CREATE INDEX outbound_calls_run ON ${s}.outbound_calls (run_id, seq);
+      CREATE INDEX outbound_calls_started_at ON ${s}.outbound_calls (started_at);
+
+      ALTER TABLE ${s}.events ADD COLUMN payload_removed_at bigint;
+
+      CREATE TABLE ${s}.expunges (
+        id bigserial PRIMARY KEY,
+        at bigint NOT NULL,
+        requested_by text NOT NULL,
+        subject_kind text NOT NULL,
+        subject_digest text NOT NULL,
+        removed text NOT NULL
+      );
+      CREATE INDEX expunges_at ON ${s}.expunges (at);
+    `,
+  },
 ]
 
 export const LATEST_VERSION = migrations.at(-1)!.version

@@ -83,7 +83,7 @@ describe('PostgreSQL store: opening', () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
         [schema],
       )
-      assert.deepEqual(rows.map((r) => r.table_name), ['activations', 'attempts', 'budget_slots', 'entity_versions', 'events', 'external_calls', 'fingerprints', 'migrations', 'runs', 'steps'])
+      assert.deepEqual(rows.map((r) => r.table_name), ['activations', 'attempts', 'budget_slots', 'entity_versions', 'events', 'expunges', 'external_calls', 'fingerprints', 'migrations', 'outbound_calls', 'run_logs', 'runs', 'steps'])
       assert.equal((await admin.query(`SELECT count(*)::int AS n FROM "${schema}".events`)).rows[0].n, 1)
     } finally {
       await store.close()

@@ -195,4 +195,65 @@ export const migrations: { version: number; sql: string }[] = [
       CREATE INDEX activations_run_id ON activations (run_id) WHERE run_id IS NOT NULL;
     `,
   },
+  {
+    version: 6,
+    sql: /* sql */ `
+      -- A run's log lines: what its action wrote through ctx.logger and to the console during each
+      -- attempt, redacted, so an operator can read and search them on the run's page. No foreign
+      -- key to runs: lines are written off the run's transaction and may be removed apart.
+      CREATE TABLE run_logs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        -- pino's level names (trace … fatal), or 'stdout' / 'stderr' for console output.
+        level TEXT NOT NULL,
+        message TEXT NOT NULL,
+        -- The line's structured fields as JSON, or NULL when it had none.
+        fields TEXT
+      );
+      CREATE INDEX run_logs_run ON run_logs (run_id, seq);
+      CREATE INDEX run_logs_at ON run_logs (at);
+
+      -- The HTTP requests a run made through its connections (one row per request sent, retries
+      -- of the request included), so the run's page shows what it called and what came back.
+      CREATE TABLE outbound_calls (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        connection TEXT NOT NULL,
+        method TEXT NOT NULL,
+        -- Query values of secret-looking parameters are redacted before storing.
+        url TEXT NOT NULL,
+        -- NULL when no response came (network error, timeout).
+        status INTEGER,
+        started_at INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        error TEXT,
+        -- The W3C trace id the request carried, when tracing was on.
+        trace_id TEXT
+      );
+      CREATE INDEX outbound_calls_run ON outbound_calls (run_id, seq);
+      CREATE INDEX outbound_calls_started_at ON outbound_calls (started_at);
+
+      -- Retention and expunge remove an event's payload but keep its row (the run history stays
+      -- readable); this records when, and the payload becomes '{}'.
+      ALTER TABLE events ADD COLUMN payload_removed_at INTEGER;
+
+      -- What each expunge removed, kept after the data is gone. The subject (an email, an order
+      -- id) is stored as a SHA-256 digest only, so the audit record holds no personal data.
+      CREATE TABLE expunges (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        -- Who asked: 'cli', 'admin-api', 'dashboard'.
+        requested_by TEXT NOT NULL,
+        -- 'customer-email' or 'order-id'.
+        subject_kind TEXT NOT NULL,
+        subject_digest TEXT NOT NULL,
+        -- JSON: per table, how many rows were changed or removed, and the event keys touched.
+        removed TEXT NOT NULL
+      );
+      CREATE INDEX expunges_at ON expunges (at);
+    `,
+  },
 ]
