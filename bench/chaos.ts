@@ -26,7 +26,7 @@ const cases: Record<string, () => Promise<CaseResult>> = {
   commerce: () => commerceFaultCase({ orders: 30 * n, faultCalls: 4 * n }),
   storage: () => storageFaultCase({ senders: 4, faultMs: 1000 + 500 * n }),
   postgres: () => postgresRestartCase({ senders: 4, restarts: 2 * n, downMs: 1500 }),
-  external: () => externalDeadlineCase({ calls: 600 * n, concurrency: 50, deadlineMs: 1000 }),
+  external: () => externalDeadlineCase({ calls: 600 * n, concurrency: 50, deadlineMs: 1000, blockEvery: 300 }),
 }
 
 console.log(`# storehook chaos, size ${n}, seed ${flags.seed}; ${machine()}`)

@@ -13,8 +13,9 @@
  *   machinery, the schema check, the envelope, the breaker mirror, metrics, and the call recorded
  *   to SQLite off the response path).
  *
- * Env: BENCH_CL_SECRET; for storehook also BENCH_DIR (an empty directory it may fill) and
- * BENCH_LOG_LEVEL (default `warn`, to BENCH_DIR/storehook.log). Prints `{"url": …}` when listening.
+ * Env: BENCH_CL_SECRET; for storehook also BENCH_DIR (an empty directory it may fill),
+ * BENCH_ISOLATION (`thread`, the default, or `inline`: where the handler runs) and BENCH_LOG_LEVEL
+ * (default `warn`, to BENCH_DIR/storehook.log). Prints `{"url": …}` when listening.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -63,9 +64,11 @@ if (role === 'baseline') {
   const { pino } = await import('pino')
   const { createLogger } = await import('../src/runtime/logger.ts')
   const { startStorehook } = await import('../src/server/start.ts')
+  const isolation = process.env.BENCH_ISOLATION ?? 'thread'
+  if (isolation !== 'thread' && isolation !== 'inline') throw new Error(`BENCH_ISOLATION: expected thread or inline, got ${isolation}`)
   const project = join(dir, 'project')
   mkdirSync(join(project, 'external'), { recursive: true })
-  writeFileSync(join(project, 'storehook.config.ts'), `import { defineConfig } from 'storehook'\nexport default defineConfig({})\n`)
+  writeFileSync(join(project, 'storehook.config.ts'), `import { defineConfig } from 'storehook'\nexport default defineConfig({ external: { isolation: '${isolation}' } })\n`)
   // The default deadline (2700 ms) and no fallback: a trivial handler never needs one.
   writeFileSync(
     join(project, 'external', 'price.ts'),

@@ -209,7 +209,7 @@ async function withPostgres<T>(url: string, body: (pool: import('pg').Pool) => P
 }
 
 /** A small `pg` pool on a `--db` URL, without the parameters only storehook reads. */
-async function pgPool(url: string): Promise<import('pg').Pool> {
+export async function pgPool(url: string): Promise<import('pg').Pool> {
   const { default: pg } = await import('pg')
   const clean = new URL(url)
   clean.searchParams.delete('schema')

@@ -9,7 +9,28 @@ export { onEvent } from './runtime/action.ts'
 export { onCron } from './runtime/cron-action.ts'
 export type { CronOptions, CronPayload } from './runtime/cron-action.ts'
 export type { ScheduleFunction, ScheduleOptions, ScheduledEvent } from './runtime/schedule.ts'
-export type { ActionContext, ActionDefinition, ActionEvent, ActionHandler, ActionOptions, Connections } from './runtime/action.ts'
+export type { ActionContext, ActionDefinition, ActionEvent, ActionHandler, ActionOptions, Connections, SubscriptionOptions } from './runtime/action.ts'
+export type { EventPayloads, PayloadOf } from './runtime/event-payloads.ts'
+export type {
+  CommerceCloudEvent,
+  CommerceCreditmemoData,
+  CommerceCustomerData,
+  CommerceDocumentItemData,
+  CommerceEntityData,
+  CommerceEventMetadata,
+  CommerceEvents,
+  CommerceEventValues,
+  CommerceInvoiceData,
+  CommerceNumber,
+  CommerceOrderAddressData,
+  CommerceOrderData,
+  CommerceOrderItemData,
+  CommerceOrderPaymentData,
+  CommerceProductData,
+  CommerceShipmentData,
+  CommerceShipmentTrackData,
+  CommerceStockItemData,
+} from './sources/adobe-io-events/commerce-events.ts'
 export { PermanentError } from './core/errors.ts'
 export { fingerprintOf } from './runtime/loop-guard.ts'
 export type { LoopGuard } from './runtime/loop-guard.ts'
@@ -47,7 +68,14 @@ export type {
   Sku,
   Transaction,
 } from './sources/commerce-layer/resources.ts'
-export type { JsonApiDocument, Resource } from './sources/commerce-layer/json-api.ts'
+export type { JsonApiDocument, Resource, ResourceIdentifier } from './sources/commerce-layer/json-api.ts'
+export type {
+  CommerceLayerResources,
+  CommerceLayerWebhookPayload,
+  CommerceLayerWebhooks,
+  JsonApiResourceObject,
+  ResourceAttributes,
+} from './sources/commerce-layer/webhook-payloads.ts'
 export { ExternalResourceError } from './sources/external.ts'
 export type { ExternalContext, ExternalResourceDefinition, ExternalResourceOptions, FallbackOptions } from './sources/external.ts'
 export { z } from 'zod'

@@ -20,6 +20,8 @@ const DEADLINE_MS = 400
 const calls = ((globalThis as any).__externalCalls = { price: 0, breaker: 0 })
 const flags = ((globalThis as any).__externalFlags = { flaky: false, breakerOk: false })
 
+// price and breaker share counters and flags with these tests through globalThis, so they run
+// inline (on this thread); the other kinds run on handler threads, the default.
 const header = `import { commerceLayer, env, ExternalResourceError } from 'storehook'
 const forever = () => new Promise(() => {})
 const calls = globalThis.__externalCalls
@@ -44,7 +46,7 @@ export default commerceLayer.price(async (lineItem, { signal }) => {
     case 'LATE': await new Promise((r) => setTimeout(r, ${DEADLINE_MS} + 100)); return { unit_amount_cents: 777 }
   }
   return { unit_amount_cents: 4900, compare_at_amount_cents: 5900, metadata: { currency: lineItem.order?.currency_code } }
-}, ${options(', fallback: { lastGood: true }')})`,
+}, ${options(", isolation: 'inline', fallback: { lastGood: true }")})`,
   'external/order-validation.ts': `${header}
 export default commerceLayer.orderValidation((order) => {
   if (order.customer_email === 'blocked@example.com') return { errors: { customer_email: 'is blocked' }, code: 'BLOCKED' }
@@ -97,7 +99,7 @@ export default commerceLayer.price(() => {
   calls.breaker++
   if (!flags.breakerOk) throw new Error('down')
   return { unit_amount_cents: 1 }
-}, ${options()})`,
+}, ${options(", isolation: 'inline'")})`,
   'external/_helper.ts': 'export const ignored = true',
 })
 

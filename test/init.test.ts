@@ -1,11 +1,12 @@
 /**
- * `storehook init` for every template, the way a user gets it: storehook as npm would install it
- * (a staged package — package.json, bin/, src/, templates/, and dist/ compiled here — under a
+ * The developer's loop for every template, the way a user gets it: storehook as npm would install
+ * it (a staged package — package.json, bin/, src/, templates/, and dist/ compiled here — under a
  * `node_modules` path, so Node runs the compiled code as it does for an installed package), a new
  * project made by that package's CLI, `npm install` in it against the package (`file:`, offline),
- * `npm test` passing, then `storehook start` on the project and `storehook send` of a fixture, and
- * the run succeeding with the ERP receiving the order. The templates also type-check. And the
- * refusals: an unknown template, a directory that is not empty.
+ * `npm test` passing, then `storehook dev --simulators` serving the project and `storehook send`
+ * of a bundled fixture whose run succeeds (or, for an external resource, whose answer is 200),
+ * read from send's `--json` report and from what dev's ERP simulator printed. The templates also
+ * type-check. And the refusals: an unknown template, a directory that is not empty.
  */
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -13,9 +14,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
-import { startCommerceSimulator, type CommerceSimulator } from '../src/testkit/commerce-simulator.ts'
-import { startErpSimulator, type ErpSimulator } from '../src/testkit/erp-simulator.ts'
 import { REPO_ROOT } from './helpers.ts'
 
 const TEMPLATES = ['blank', 'order-to-erp', 'commerce-layer', 'app-builder']
@@ -100,30 +100,19 @@ async function stagePackage(): Promise<string> {
   return root
 }
 
-/** What each template's project needs around it to run: the simulators it talks to, and what to send. */
-interface Scenario {
-  env(): Promise<Record<string, string>>
-  sends: string[][]
-}
-
-let erp: ErpSimulator
-let commerce: CommerceSimulator
-const scenarios: Record<string, Scenario> = {
-  blank: { env: async () => ({ ERP_URL: erp.url }), sends: [['webhooks']] },
-  'order-to-erp': {
-    env: async () => ({
-      IO_EVENTS_PUBLIC_KEY_BASE_URL: `http://127.0.0.1:${await freePort()}`,
-      COMMERCE_BASE_URL: `${commerce.url}/`,
-      COMMERCE_CONSUMER_KEY: commerce.credentials.consumerKey,
-      COMMERCE_CONSUMER_SECRET: commerce.credentials.consumerSecret,
-      COMMERCE_ACCESS_TOKEN: commerce.credentials.accessToken,
-      COMMERCE_ACCESS_TOKEN_SECRET: commerce.credentials.accessTokenSecret,
-      ERP_URL: erp.url,
-    }),
-    sends: [['commerce', 'observer.sales_order_save_after']],
-  },
-  'commerce-layer': { env: async () => ({ ERP_URL: erp.url }), sends: [['cl', 'orders.place'], ['price']] },
-  'app-builder': { env: async () => ({ IO_EVENTS_PUBLIC_KEY_BASE_URL: `http://127.0.0.1:${await freePort()}`, ERP_URL: erp.url }), sends: [['io-events']] },
+/**
+ * What `storehook send` fires at each template's project under `storehook dev --simulators`: a
+ * bundled fixture of the platform the template serves. Every template calls an ERP, and
+ * order-to-erp calls Adobe Commerce too (order 42, which the simulator knows): `--simulators`
+ * plays them. Adobe I/O Events is played by `send` itself, which serves the keys it signs with at
+ * IO_EVENTS_PUBLIC_KEY_BASE_URL: a free port here, as templates run side by side.
+ */
+const scenarios: Record<string, { ioEvents?: boolean; sends: string[][] }> = {
+  blank: { sends: [['webhooks', 'order.created']] },
+  'order-to-erp': { ioEvents: true, sends: [['commerce', 'observer.sales_order_save_after']] },
+  // Both halves of the template: the webhook its action consumes, and its external resource.
+  'commerce-layer': { sends: [['cl', 'orders.place'], ['price']] },
+  'app-builder': { ioEvents: true, sends: [['io-events', 'observer.sales_order_save_after']] },
 }
 
 /** Each template's project, written and installed before the tests (concurrently). */
@@ -131,8 +120,6 @@ const projects = new Map<string, string>()
 let packageDir: string
 
 before(async () => {
-  ;[erp, commerce] = await Promise.all([startErpSimulator(), startCommerceSimulator()])
-  commerce.seedOrder({ entity_id: 42 }) // the order of the observer.sales_order_save_after fixture
   packageDir = await stagePackage()
   const cli = join(packageDir, 'bin', 'storehook.js')
   await Promise.all(
@@ -145,13 +132,59 @@ before(async () => {
   )
 })
 
-after(async () => {
-  await Promise.all([erp?.close(), commerce?.close()])
-})
+interface Dev {
+  url: string
+  lines: string[]
+  /** Whether dev printed a line matching `pattern` within `timeoutMs` (its output comes through a pipe, after the fact). */
+  printed(pattern: RegExp, timeoutMs?: number): Promise<boolean>
+  stop(): Promise<number | null>
+}
+
+/** `storehook dev --simulators` in the project, as a developer starts it; resolves once it serves. */
+async function startDev(dir: string, env: Record<string, string>): Promise<Dev> {
+  const bin = join(dir, 'node_modules', '.bin', 'storehook')
+  const child = spawn(process.execPath, [bin, 'dev', '--port', '0', '--simulators'], { cwd: dir, env: commandEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  children.add(child)
+  const lines: string[] = []
+  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line))
+  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(`[stderr] ${line}`))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const deadline = Date.now() + 60_000
+  // The simulators' variables are printed last, after the banner: then it serves, and dev.json is written.
+  while (!lines.some((line) => line.startsWith('  ERP_URL='))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`storehook dev did not start within 60 s\n${lines.join('\n')}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const url = /^storehook listening on (http:\/\/\S+)$/m.exec(lines.join('\n'))![1]!
+  return {
+    url,
+    lines,
+    async printed(pattern, timeoutMs = 10_000) {
+      const until = Date.now() + timeoutMs
+      while (!lines.some((line) => pattern.test(line))) {
+        if (Date.now() > until) return false
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      return true
+    },
+    stop() {
+      child.kill('SIGTERM')
+      return exited
+    },
+  }
+}
+
+/** `storehook send --json`'s report (the fields this test reads). */
+interface SendReport {
+  outcome: string
+  exitCode: number
+  answer: { status: number; body: any }
+  runs?: { id: number; action: string; state: string; eventId: string; dashboard: string }[]
+}
 
 describe('storehook init, for each template', { concurrency: true }, () => {
   for (const template of TEMPLATES) {
-    it(`${template}: npm test passes; storehook start runs it; storehook send's run succeeds`, { timeout: 180_000 }, async () => {
+    it(`${template}: npm test passes; under storehook dev, storehook send's run succeeds`, { timeout: 180_000 }, async () => {
       const dir = projects.get(template)!
       const tested = await succeed('npm', ['test'], { cwd: dir, timeoutMs: 120_000 })
       // The spec reporter's summary (tap's, `# pass`, on a Node that defaults to it).
@@ -159,43 +192,37 @@ describe('storehook init, for each template', { concurrency: true }, () => {
       assert.match(tested, /^(ℹ|#) fail 0$/m)
 
       const scenario = scenarios[template]!
-      const env = await scenario.env()
-      const bin = join(dir, 'node_modules', '.bin', 'storehook')
-      const server = spawn(process.execPath, [bin, 'start', '--port', '0', '--db', `sqlite:${join(dir, '.storehook', 'test.db')}`], {
-        cwd: dir,
-        env: commandEnv(env),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      children.add(server)
-      let output = ''
-      server.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`storehook start did not listen within 30 s\n${output}`)), 30_000)
-        server.stdout.on('data', (chunk: Buffer) => {
-          output += chunk.toString('utf8')
-          const found = /storehook listening on (http:\/\/\S+)/.exec(output)
-          if (found) {
-            clearTimeout(timer)
-            resolve(found[1]!)
-          }
-        })
-        server.once('exit', (code) => reject(new Error(`storehook start exited ${code}\n${output}`)))
-      })
+      // The same for dev and send, as in a developer's shell.
+      const env: Record<string, string> = scenario.ioEvents ? { IO_EVENTS_PUBLIC_KEY_BASE_URL: `http://127.0.0.1:${await freePort()}` } : {}
+      const dev = await startDev(dir, env)
+      let exitCode: number | null
       try {
         for (const args of scenario.sends) {
-          const sent = await succeed(process.execPath, [bin, 'send', ...args, '--url', url], { cwd: dir, env })
-          const [, answer, runLine] = sent.split('\n')
-          assert.match(answer!, /^← 200 /, sent)
-          if (args[0] === 'price') continue // an external resource: its answer is the outcome
-          assert.match(runLine!, /^run \d+ \S+: succeeded /, sent)
-          const eventId = /event (\S+)\)$/m.exec(sent)![1]!
-          // Idempotency keys hold the event id URI-encoded (a Commerce Layer id has slashes).
-          assert.ok(erp.accepted().some((d) => d.idempotencyKey?.includes(encodeURIComponent(eventId))), `the ERP received the order of event ${eventId}`)
+          // No --url: send finds the running dev through .storehook/dev.json, as it does for a developer.
+          const sent = await run(process.execPath, [join(dir, 'node_modules', '.bin', 'storehook'), 'send', ...args, '--json'], { cwd: dir, env })
+          const report = JSON.parse(sent.stdout) as SendReport
+          const shown = `${sent.stdout}${sent.stderr}\n--- storehook dev:\n${dev.lines.join('\n')}`
+          assert.equal(sent.code, 0, shown)
+          assert.equal(report.answer.status, 200, shown)
+          if (args[0] === 'price') {
+            // An external resource: its answer is the outcome. The template's price list has the fixture's SKU.
+            assert.equal(report.outcome, 'answered')
+            assert.equal(typeof report.answer.body.data.unit_amount_cents, 'number', shown)
+            continue
+          }
+          assert.equal(report.outcome, 'succeeded', shown)
+          const [run1, ...more] = report.runs!
+          assert.equal(more.length, 0, shown)
+          assert.equal(run1!.state, 'succeeded', shown)
+          assert.equal(run1!.dashboard, `${dev.url}/admin/runs/${run1!.id}`)
+          // The ERP simulator dev started got the order, keyed by the event (Commerce Layer's ids have slashes: URI-encoded).
+          const key = new RegExp(`^\\[erp\\] POST /orders Idempotency-Key: \\S*${escapeRegExp(encodeURIComponent(run1!.eventId))} -> 200 `)
+          assert.ok(await dev.printed(key), `the ERP received the order of event ${run1!.eventId}\n${shown}`)
         }
       } finally {
-        server.kill('SIGTERM')
-        await new Promise((resolve) => (server.exitCode === null ? server.once('exit', resolve) : resolve(null)))
+        exitCode = await dev.stop()
       }
+      assert.equal(exitCode, 0, `storehook dev stops cleanly on SIGTERM\n${dev.lines.join('\n')}`)
     })
   }
 
@@ -275,3 +302,8 @@ describe('the npm package', () => {
     assert.ok(files.includes('src'), 'the fixtures of storehook send are under src/cli/fixtures')
   })
 })
+
+/** `text` as a regular expression matching itself. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

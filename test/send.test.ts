@@ -238,7 +238,7 @@ describe('storehook send, for each kind of source', () => {
     assert.equal(result.code, 0, result.stderr)
     const { targets } = JSON.parse(result.stdout)
     const byName = Object.fromEntries(targets.map((t: any) => [t.name, t]))
-    assert.deepEqual(byName.commerce.fixtures, ['observer.catalog_product_save_after', 'observer.customer_save_after', 'observer.sales_order_save_after'])
+    assert.deepEqual(byName.commerce.fixtures, ['observer.catalog_product_save_after', 'observer.customer_save_after', 'observer.sales_order_invoice_save_after', 'observer.sales_order_save_after', 'observer.sales_order_shipment_save_after'])
     assert.equal(byName.commerce.defaultFixture, 'observer.sales_order_save_after')
     assert.deepEqual(byName.price, { name: 'price', call: 'external', kind: 'commerce-layer/price', path: '/external/price', fixtures: ['price'], defaultFixture: 'price' })
     assert.deepEqual(byName.cl.fixtures, ['orders.place'])
@@ -289,7 +289,7 @@ describe('storehook send, when it does not go well', { concurrency: 2 }, () => {
 
   const usage: [string, string[], RegExp][] = [
     ['an unknown source, listing the known ones', ['nope'], /has no source or external resource named "nope"; it has: webhooks \(\/events\/webhooks\), commerce \(\/events\/commerce\), cl \(\/events\/cl\), busy .*price \(\/external\/price\)/],
-    ['an unknown fixture, listing the bundled ones', ['commerce', 'observer.nope'], /no bundled fixture "observer\.nope" for adobe-io-events event; bundled: observer\.catalog_product_save_after, observer\.customer_save_after, observer\.sales_order_save_after/],
+    ['an unknown fixture, listing the bundled ones', ['commerce', 'observer.nope'], /no bundled fixture "observer\.nope" for adobe-io-events event; bundled: observer\.catalog_product_save_after, observer\.customer_save_after, observer\.sales_order_invoice_save_after, observer\.sales_order_save_after, observer\.sales_order_shipment_save_after/],
     ["another platform's fixture", ['webhooks', 'orders.place'], /no bundled fixture "orders\.place" for standard-webhooks event \("orders\.place" is a commerce-layer webhook fixture\)/],
     ['a fixture file that does not exist', ['webhooks', './missing.json'], /fixture file .*missing\.json does not exist/],
     ['--data that is not a JSON object', ['webhooks', '--data', '[1]'], /option '--data <json>' argument '\[1\]' is invalid\. expected a JSON object/],

@@ -5,6 +5,7 @@
 import { Command } from 'commander'
 import { registerDbCommands } from './db-copy.ts'
 import { registerDevCommand } from './dev.ts'
+import { registerExpungeCommand } from './expunge.ts'
 import { registerInitCommand } from './init.ts'
 import { registerMigrateCommand } from './migrate.ts'
 import { EXIT_USER_ERROR, exitCodeFor } from './options.ts'
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<void> {
   registerRunsCommands(program)
   registerMigrateCommand(program)
   registerDbCommands(program)
+  registerExpungeCommand(program)
   registerSimulateCommand(program)
   registerInitCommand(program)
   registerSendCommand(program)

@@ -9,6 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { ConfigError } from '../core/errors.ts'
 import { RUN_STATES, type Run, type RunState } from '../core/types.ts'
 import { openStore } from '../store/open.ts'
+import { isPayloadRemovedError } from '../store/retention.ts'
 import { MAX_PAGE_SIZE, type RunFilter, type Store } from '../store/store.ts'
 import { printJson as print, startProgress, withExamples } from './options.ts'
 
@@ -117,7 +118,7 @@ async function usingStore(options: StoreOptions, body: (store: Store) => Promise
   try {
     await body(store)
   } catch (error) {
-    if (error instanceof RangeError) throw new ConfigError(error.message)
+    if (error instanceof RangeError || isPayloadRemovedError(error)) throw new ConfigError(error.message)
     throw error
   } finally {
     await store.close()

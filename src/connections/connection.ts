@@ -15,7 +15,10 @@ export interface OutboundCall {
   connection: string
   /** Upper-case HTTP method. */
   method: string
-  /** The URL called, without its query string (which may carry credentials). */
+  /**
+   * The URL called. Its query, when a kind reports it, has the value of every secret-looking
+   * parameter (`access_token`, `api_key`, …) replaced by `[redacted]` (`http/redact-url.ts`).
+   */
   url: string
   /** The status the target answered, or `null` when it gave no answer (timeout, refused, aborted). */
   status: number | null

@@ -17,6 +17,7 @@ import { HttpError } from '../core/errors.ts'
 import { REDACTED } from '../core/redact.ts'
 import type { Runtime } from '../runtime/runtime.ts'
 import { isLoopback, remoteAddress } from '../server/admin-auth.ts'
+import type { TokenGuesses } from '../server/token-guesses.ts'
 import { page } from './layout.ts'
 import { readSessionCookie, sessionCookie, type Session, type SessionKeys } from './session.ts'
 import { BASE, query, type Html } from './ui.ts'
@@ -27,6 +28,8 @@ export interface Dashboard {
   sessions: SessionKeys
   /** False: no STOREHOOK_ADMIN_TOKEN, loopback only. */
   tokenConfigured: boolean
+  /** Wrong admin tokens per address: a login past the limit is refused (429). */
+  tokenGuesses: TokenGuesses
   /** Payload fields of personal data to redact besides the secret ones (see redactPayload). */
   redactFields: string[]
   /** Replaces configured secret values in text bound for a browser. */

@@ -22,6 +22,7 @@ import { confirmReplay, replayProgress, startReplay } from './pages/replay.ts'
 import { replayRun, runPage, runStatus } from './pages/run.ts'
 import { runsPage } from './pages/runs.ts'
 import { tail } from './pages/tail.ts'
+import { TokenGuesses } from '../server/token-guesses.ts'
 import { ReplayJobs } from './replay-jobs.ts'
 import { SessionKeys } from './session.ts'
 import { BASE } from './ui.ts'
@@ -35,6 +36,8 @@ export interface DashboardOptions {
    * Default: the comma-separated names in `STOREHOOK_REDACT_FIELDS`.
    */
   redactFields?: string[]
+  /** Wrong admin tokens per address, shared with the admin API's guard; default: the dashboard's own. */
+  tokenGuesses?: TokenGuesses
 }
 
 /**
@@ -52,6 +55,7 @@ export function mountDashboard(app: Hono, runtime: Runtime, options: DashboardOp
     runtime,
     sessions: new SessionKeys(options.adminToken),
     tokenConfigured: Boolean(options.adminToken),
+    tokenGuesses: options.tokenGuesses ?? new TokenGuesses(),
     redactFields: options.redactFields ?? (process.env.STOREHOOK_REDACT_FIELDS ?? '').split(',').map((name) => name.trim()).filter(Boolean),
     scrub: secretScrubber(process.env, options.adminToken ? [options.adminToken] : []),
   }

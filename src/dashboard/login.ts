@@ -8,6 +8,7 @@
  */
 import type { Hono } from 'hono'
 import { html } from 'hono/html'
+import { remoteAddress } from '../server/admin-auth.ts'
 import { crossSite, guarded, isHttps, outsideLoopback, respond, type Dashboard } from './access.ts'
 import { page } from './layout.ts'
 import { sessionCookie, tokenMatches } from './session.ts'
@@ -33,7 +34,15 @@ export function mountLogin(app: Hono, dash: Dashboard, adminToken: string | unde
     if (!(length <= MAX_LOGIN_BYTES)) return respond(c, dash, 413, loginPage(dash, undefined, 'That is not a login form.'))
     const form = await c.req.parseBody()
     const next = safeNext(typeof form.next === 'string' ? form.next : undefined)
-    if (adminToken !== undefined && !tokenMatches(typeof form.token === 'string' ? form.token : '', adminToken)) {
+    const address = remoteAddress(c)
+    const wait = adminToken === undefined ? 0 : dash.tokenGuesses.refusedFor(address, Date.now())
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000)
+      return respond(c, dash, 429, loginPage(dash, next, `Too many wrong tokens from this address: try again in ${seconds} s.`), { 'retry-after': String(seconds) })
+    }
+    const given = typeof form.token === 'string' ? form.token : ''
+    if (adminToken !== undefined && !tokenMatches(given, adminToken)) {
+      if (given !== '') dash.tokenGuesses.failed(address, Date.now())
       dash.runtime.logger.warn({ path: c.req.path }, 'dashboard: a login with a wrong admin token was refused')
       return respond(c, dash, 401, loginPage(dash, next, 'That is not the admin token (STOREHOOK_ADMIN_TOKEN).'))
     }

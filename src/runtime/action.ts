@@ -5,6 +5,7 @@
 import type { Logger } from 'pino'
 import type { StoredEvent } from '../core/types.ts'
 import type { RetryPolicy } from '../core/retry.ts'
+import type { EventPayloads, PayloadOf } from './event-payloads.ts'
 import type { LoopGuard } from './loop-guard.ts'
 import type { ScheduleFunction } from './schedule.ts'
 import type { VersionOption } from './stale-guard.ts'
@@ -26,7 +27,10 @@ export interface Connections {
 }
 
 export interface ActionContext {
-  /** Logs with the run's id, action and event id attached. */
+  /**
+   * Logs with the run's id, action and event id attached. Each line (from `info` up, or lower
+   * when `LOG_LEVEL` is) is also kept in the run's log, redacted, per attempt: the run's page.
+   */
   logger: Logger
   connections: Connections
   /** Aborted when the attempt times out or the process stops; pass it to outbound calls. */
@@ -128,22 +132,43 @@ export interface ActionDefinition<Payload = any> {
 }
 
 /**
+ * `ActionOptions` whose `types` decide the payload: what `onEvent` takes to type the handler
+ * from the subscription.
+ */
+export type SubscriptionOptions<Type extends string> = Omit<ActionOptions<PayloadOf<Type>>, 'types'> & { types: Type | readonly Type[] }
+
+/**
  * Declares an action: which events it consumes and what it does with each. Export it as the
  * default export of a file in the project's `actions/` directory; the file's path names it.
  * A handler that returns finishes the run; one that throws is retried, unless it throws a
  * `PermanentError` (or a connection reports a 4xx that retrying cannot fix), which makes the run
  * dead at once.
  *
+ * The handler's `event.payload` is typed from the event types subscribed to when they are in
+ * {@link EventPayloads} (the common Adobe Commerce events, Commerce Layer webhook topics, and
+ * what you add); otherwise it is `any`, or what you give: `onEvent<MyPayload>(…)`.
+ *
  * @example
- * export default onEvent({ types: 'order.created', orderingKey: 'order.id' }, async (event, ctx) => {
- *   await ctx.connections.erp.post('orders', { json: event.payload, idempotencyKey: ctx.idempotencyKey })
+ * export default onEvent({ types: 'observer.sales_order_save_after', orderingKey: 'data.value.entity_id' }, async (event, ctx) => {
+ *   const order = event.payload.data.value // CommerceOrderData: entity_id, increment_id, items, …
+ *   await ctx.connections.erp.post('orders', { json: order, idempotencyKey: ctx.idempotencyKey })
  * })
  */
-export function onEvent<Payload = any>(
-  selector: string | string[] | ActionOptions<Payload>,
-  handler: ActionHandler<Payload>,
-): ActionDefinition<Payload> {
-  const options = typeof selector === 'string' || Array.isArray(selector) ? { types: selector } : selector
+export function onEvent<const Type extends string>(
+  selector: Type | readonly Type[] | SubscriptionOptions<Type>,
+  handler: ActionHandler<PayloadOf<Type>>,
+): ActionDefinition<PayloadOf<Type>>
+/**
+ * Declares an action whose payload type you give (or `any`), whatever the types it consumes.
+ *
+ * @example
+ * export default onEvent<{ data: { order_id: string } }>('order.*', async (event, ctx) => {
+ *   ctx.logger.info({ orderId: event.payload.data.order_id }, 'order event')
+ * })
+ */
+export function onEvent<Payload = any>(selector: string | string[] | ActionOptions<Payload>, handler: ActionHandler<Payload>): ActionDefinition<Payload>
+export function onEvent(selector: string | readonly string[] | SubscriptionOptions<string>, handler: ActionHandler): ActionDefinition {
+  const options = (typeof selector === 'string' || Array.isArray(selector) ? { types: selector } : selector) as ActionOptions
   if (typeof handler !== 'function') throw new TypeError('onEvent(selector, handler): handler must be a function')
   return { [ACTION]: true, options, handler }
 }

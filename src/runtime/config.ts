@@ -67,6 +67,10 @@ export interface ProjectConfig {
      * (default 30 s): runs paused before a restart, or by another process (PostgreSQL).
      */
     pausedSweepMs?: number
+    /** Lines of `ctx.logger` and console output kept per attempt in the run's log (default 1000); the rest are counted. */
+    logLinesPerAttempt?: number
+    /** Characters kept of a run log line's message and of its fields' JSON (default 4000). */
+    logLineLength?: number
   }
   server?: {
     /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
@@ -75,6 +79,33 @@ export interface ProjectConfig {
   store?: {
     /** SQLite durability: `full` (default) survives power loss, `normal` only process crashes. */
     synchronous?: 'full' | 'normal'
+  }
+  /**
+   * How long stored records are kept (docs/retention.md). Days may be fractional; `null` or `0`
+   * keeps for ever. Nothing of an unfinished run is ever removed.
+   */
+  retention?: {
+    /** Event payloads and headers, step results, run log lines, activation results and output (default 30). */
+    payloadsDays?: number | null
+    /** Events with their finished runs, attempts and outbound calls; activations (default 90; at least `payloadsDays`). */
+    metadataDays?: number | null
+    /** External resource calls (default 30). */
+    externalCallsDays?: number | null
+    /** How often the retention pass runs, in ms (default 1 hour; the first runs at start). */
+    intervalMs?: number
+    /** Rows one step of the pass examines, in one short transaction (default 500). */
+    batchSize?: number
+  }
+  /** Where external-resource handlers run (each resource may set its own `isolation`). */
+  external?: {
+    /** `thread` (default): on handler threads, where a handler blocking its event loop is cut off; `inline`: on the main thread. */
+    isolation?: 'thread' | 'inline'
+    /** Handler threads per process (default 2). */
+    threads?: number
+    /** Each handler thread's heap cap in MiB (default 256): a leaking handler ends its thread, not the process. */
+    threadMemoryMb?: number
+    /** How long a thread that does not answer after a deadline has before it is terminated and replaced (default 1000 ms). */
+    graceMs?: number
   }
   /** For a project with an App Builder `app.config.yaml` beside this file. */
   appBuilder?: {

@@ -25,7 +25,13 @@ export interface LoopGuard {
   remember(key: string, value: unknown, options?: { ttlMs?: number }): void
 }
 
-/** The fingerprint of a value: SHA-256 (hex) of its JSON with object keys sorted. */
+/**
+ * The fingerprint of a value: SHA-256 (hex) of its JSON with object keys sorted, so the same data
+ * in another key order has the same fingerprint.
+ *
+ * @example
+ * fingerprintOf({ sku: 'WS12-M', qty: 5 }) === fingerprintOf({ qty: 5, sku: 'WS12-M' }) // true
+ */
 export function fingerprintOf(value: unknown): string {
   return createHash('sha256').update(stableJson(value)).digest('hex')
 }

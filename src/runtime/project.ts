@@ -22,10 +22,14 @@ import { isActionDefinition } from './action.ts'
 import type { AppBuilderApp } from './app-builder/app.ts'
 import { APP_CONFIG_FILE, isAppBuilderProject, loadAppBuilderParts } from './app-builder/project.ts'
 import { isEnvRef, type ProjectConfig } from './config.ts'
+import { parseConfig } from './config-issues.ts'
 import { loadProjectAction } from './cron-action.ts'
 import { CRON_SOURCE } from './cron.ts'
 import { DEFAULT_PAUSED_SWEEP_MS } from './paused-runs.ts'
-import { loadExternal, type LoadedExternal } from './external/load.ts'
+import { retentionSettingsSchema, type RetentionSettings } from './retention.ts'
+import { DEFAULT_EXTERNAL_SETTINGS, ISOLATIONS, loadExternal, type ExternalSettings, type LoadedExternal } from './external/load.ts'
+import { DEFAULT_RUN_LOG_LIMITS } from './run-log.ts'
+import { recordingCalls } from './run-scope.ts'
 import { SCHEDULE_SOURCE } from './schedule.ts'
 import { MAX_TIMER_MS, type LoadedAction } from './subscriptions.ts'
 
@@ -33,9 +37,21 @@ export const CONFIG_FILES = ['storehook.config.ts', 'storehook.config.mjs', 'sto
 const ACTION_FILE = /^(?!.*\.(test|spec)\.)(?!.*\.d\.ts$).*\.(ts|mts|js|mjs)$/
 
 export interface Settings {
-  worker: { concurrency: number; pollIntervalMs: number; shutdownGraceMs: number; leaseMarginMs: number; pausedSweepMs: number }
+  worker: {
+    concurrency: number
+    pollIntervalMs: number
+    shutdownGraceMs: number
+    leaseMarginMs: number
+    pausedSweepMs: number
+    logLinesPerAttempt: number
+    logLineLength: number
+  }
   server: { bodyLimitBytes: number }
   store: { synchronous: 'full' | 'normal' }
+  /** How long stored records are kept (runtime/retention.ts). */
+  retention: RetentionSettings
+  /** Where external-resource handlers run (external/load.ts). */
+  external: ExternalSettings
   /** For an App Builder project's event-consuming actions: their retry policy. */
   appBuilder: { retry: RetryPolicy }
 }
@@ -61,9 +77,19 @@ const settingsSchema = z.object({
       shutdownGraceMs: z.number().int().nonnegative().max(MAX_TIMER_MS).default(10_000),
       leaseMarginMs: z.number().int().positive().max(MAX_TIMER_MS).default(30_000),
       pausedSweepMs: z.number().int().positive().max(MAX_TIMER_MS).default(DEFAULT_PAUSED_SWEEP_MS),
+      logLinesPerAttempt: z.number().int().nonnegative().default(DEFAULT_RUN_LOG_LIMITS.linesPerAttempt),
+      logLineLength: z.number().int().positive().default(DEFAULT_RUN_LOG_LIMITS.lineLength),
     })
     .strict()
-    .default({ concurrency: 16, pollIntervalMs: 1000, shutdownGraceMs: 10_000, leaseMarginMs: 30_000, pausedSweepMs: DEFAULT_PAUSED_SWEEP_MS }),
+    .default({
+      concurrency: 16,
+      pollIntervalMs: 1000,
+      shutdownGraceMs: 10_000,
+      leaseMarginMs: 30_000,
+      pausedSweepMs: DEFAULT_PAUSED_SWEEP_MS,
+      logLinesPerAttempt: DEFAULT_RUN_LOG_LIMITS.linesPerAttempt,
+      logLineLength: DEFAULT_RUN_LOG_LIMITS.lineLength,
+    }),
   server: z
     .object({ bodyLimitBytes: z.number().int().positive().default(1024 * 1024) })
     .strict()
@@ -72,6 +98,16 @@ const settingsSchema = z.object({
     .object({ synchronous: z.enum(['full', 'normal']).default('full') })
     .strict()
     .default({ synchronous: 'full' }),
+  retention: retentionSettingsSchema,
+  external: z
+    .object({
+      isolation: z.enum(ISOLATIONS).default(DEFAULT_EXTERNAL_SETTINGS.isolation),
+      threads: z.number().int().positive().max(64).default(DEFAULT_EXTERNAL_SETTINGS.threads),
+      threadMemoryMb: z.number().int().min(16).default(DEFAULT_EXTERNAL_SETTINGS.threadMemoryMb),
+      graceMs: z.number().int().positive().max(MAX_TIMER_MS).default(DEFAULT_EXTERNAL_SETTINGS.graceMs),
+    })
+    .strict()
+    .default(DEFAULT_EXTERNAL_SETTINGS),
   appBuilder: z
     .object({
       retry: z
@@ -113,22 +149,24 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
     throw new ConfigError(`${configShown}: the default export must be the object given to defineConfig({ … })`)
   }
   const { sources = {}, connections = {}, actions = {}, ...rest } = config as ProjectConfig
-  const settings = parse(settingsSchema, resolveEnv(rest, configShown, ''), configShown, '') as Settings
+  // Which fields env() filled, for errors that say where a bad value came from.
+  const fromEnv = new Map<string, string>()
+  const settings = parseConfig(settingsSchema, resolveEnv(rest, configShown, '', fromEnv), { file: configShown, prefix: '', fromEnv, otherOptions: ['sources', 'connections', 'actions'] }) as Settings
 
   const sourceMap = new Map<string, Source>()
-  for (const [name, raw] of Object.entries(resolveEnv(sources, configShown, 'sources.'))) {
+  for (const [name, raw] of Object.entries(resolveEnv(sources, configShown, 'sources.', fromEnv))) {
     if (name === SCHEDULE_SOURCE || name === CRON_SOURCE) {
       throw new ConfigError(`${configShown}: sources.${name}: "${name}" is the built-in source of ${name === CRON_SOURCE ? 'cron ticks' : 'ctx.schedule'}; give this source another name`)
     }
     const kind = pickKind(sourceKinds, raw, configShown, `sources.${name}`)
     const { kind: _, ...options } = raw as { kind: string }
-    sourceMap.set(name, kind.create(name, parse(kind.configSchema, options, configShown, `sources.${name}.`)))
+    sourceMap.set(name, kind.create(name, parse(kind.configSchema, options, configShown, `sources.${name}.`, fromEnv)))
   }
   const connectionMap: Record<string, unknown> = {}
-  for (const [name, raw] of Object.entries(resolveEnv(connections, configShown, 'connections.'))) {
+  for (const [name, raw] of Object.entries(resolveEnv(connections, configShown, 'connections.', fromEnv))) {
     const kind = pickKind(connectionKinds, raw, configShown, `connections.${name}`)
     const { kind: _, ...options } = raw as { kind: string }
-    connectionMap[name] = kind.create(name, parse(kind.configSchema, options, configShown, `connections.${name}.`), deps)
+    connectionMap[name] = kind.create(name, parse(kind.configSchema, options, configShown, `connections.${name}.`, fromEnv), recordingCalls(deps))
   }
 
   const sourceNames = [...sourceMap.keys()]
@@ -240,8 +278,9 @@ function listActionFiles(dir: string): string[] {
     })
 }
 
-function resolveEnv(value: unknown, file: string, path: string): any {
+function resolveEnv(value: unknown, file: string, path: string, fromEnv?: Map<string, string>): any {
   if (isEnvRef(value)) {
+    fromEnv?.set(path.replace(/\.$/, ''), value.name)
     const resolved = process.env[value.name] ?? value.fallback
     if (resolved === undefined) {
       throw new ConfigError(
@@ -250,9 +289,9 @@ function resolveEnv(value: unknown, file: string, path: string): any {
     }
     return resolved
   }
-  if (Array.isArray(value)) return value.map((item, i) => resolveEnv(item, file, `${path.replace(/\.$/, '')}[${i}].`))
+  if (Array.isArray(value)) return value.map((item, i) => resolveEnv(item, file, `${path.replace(/\.$/, '')}[${i}].`, fromEnv))
   if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnv(v, file, `${path}${k}.`)]))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnv(v, file, `${path}${k}.`, fromEnv)]))
   }
   return value
 }
@@ -266,12 +305,6 @@ function pickKind<K>(kinds: Record<string, K>, raw: unknown, file: string, path:
   return found
 }
 
-function parse(schema: z.ZodType, value: unknown, file: string, prefix: string): unknown {
-  const result = schema.safeParse(value)
-  if (result.success) return result.data
-  const problems = result.error.issues.map((issue) => {
-    const field = `${prefix}${issue.path.join('.')}`.replace(/\.$/, '') || '(top level)'
-    return `${file}: ${field}: ${issue.message}`
-  })
-  throw new ConfigError(problems.join('\n'))
+function parse(schema: z.ZodType, value: unknown, file: string, prefix: string, fromEnv?: ReadonlyMap<string, string>): unknown {
+  return parseConfig(schema, value, { file, prefix, ...(fromEnv ? { fromEnv } : {}) })
 }

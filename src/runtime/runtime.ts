@@ -16,6 +16,7 @@ import { CRON_SOURCE, Timekeeper, type CronJob } from './cron.ts'
 import { ExternalResources } from './external/index.ts'
 import { createMetrics, type Metrics, type RejectReason } from './metrics.ts'
 import { PausedRuns } from './paused-runs.ts'
+import { RetentionPass } from './retention.ts'
 import type { Project } from './project.ts'
 import { planRuns, subscribers } from './subscriptions.ts'
 import { Worker } from './worker.ts'
@@ -39,6 +40,8 @@ export class Runtime {
   readonly cron: Timekeeper
   /** Resumes runs paused on a connection whose breaker was open (absent without a flow registry). */
   readonly pausedRuns: PausedRuns | undefined
+  /** Removes what is past the project's retention, at start and periodically. */
+  readonly retention: RetentionPass
 
   /** @param options.flow the registry the project's connections were created with (start.ts) */
   constructor(options: { project: Project; store: Store; logger: Logger; flow?: FlowRegistry; workerId?: string; random?: () => number }) {
@@ -55,6 +58,7 @@ export class Runtime {
       concurrency: options.project.settings.worker.concurrency,
       pollIntervalMs: options.project.settings.worker.pollIntervalMs,
       leaseMarginMs: options.project.settings.worker.leaseMarginMs,
+      runLogs: { linesPerAttempt: options.project.settings.worker.logLinesPerAttempt, lineLength: options.project.settings.worker.logLineLength },
       ...(options.workerId ? { workerId: options.workerId } : {}),
       ...(options.random ? { random: options.random } : {}),
     })
@@ -64,6 +68,8 @@ export class Runtime {
       logger: options.logger,
       registry: this.metrics.registry,
       connections: options.project.connections,
+      projectDir: options.project.dir,
+      settings: options.project.settings.external,
     })
     this.cron = new Timekeeper({
       jobs: options.project.actions.flatMap((action) => (action.cron ? [{ action: action.name, ...action.cron }] : [])),
@@ -71,6 +77,7 @@ export class Runtime {
       logger: options.logger,
     })
     options.project.appBuilder?.start({ store: options.store, logger: options.logger })
+    this.retention = new RetentionPass({ store: options.store, settings: options.project.settings.retention, logger: options.logger, registry: this.metrics.registry })
     this.pausedRuns = options.flow
       ? new PausedRuns({
           store: options.store,
@@ -87,6 +94,7 @@ export class Runtime {
     this.worker.start()
     this.cron.start()
     this.pausedRuns?.start()
+    this.retention.start()
     // Runs committed by other processes sharing the store (PostgreSQL) wake this worker at once.
     this.store.onRunsAvailable?.(() => this.worker.wake())
   }

@@ -12,6 +12,7 @@
 import type { Logger } from 'pino'
 import { PermanentError } from '../core/errors.ts'
 import type { Step, Store } from '../store/store.ts'
+import { inSpan } from './tracing.ts'
 
 /** A step was declared or returned something storehook cannot keep: the action's code must change. */
 export class StepError extends PermanentError {
@@ -44,24 +45,28 @@ export function makeStep(options: { store: Store; runId: number; attempt: number
     }
     usedThisAttempt.add(name)
 
-    stored ??= store.listSteps(runId).then((steps) => new Map(steps.map((s) => [s.name, s])))
-    const done = (await stored).get(name)
-    if (done) {
-      logger.debug({ step: name, finishedInAttempt: done.attempt }, 'step already done: its stored result is used')
-      return done.result as Awaited<T>
-    }
-    const result = await fn()
-    const problem = unstorable(result, 'the result')
-    if (problem) {
-      throw new StepError(
-        `step "${name}" returned ${problem}, which cannot be stored as it is: return plain data ` +
-          '(strings, finite numbers, booleans, null, arrays and plain objects), e.g. date.toISOString()',
-      )
-    }
-    const text = result === undefined ? '' : JSON.stringify(result)
-    // If another attempt stored this step first (its lease was lost mid-step), continue from its result.
-    const saved = await store.saveStep({ runId, name, attempt, result: text, finishedAt: Date.now() })
-    return saved.result as Awaited<T>
+    const attributes = () => ({ 'storehook.step.name': name, 'storehook.run.id': runId, 'storehook.run.attempt': attempt })
+    return inSpan(`step ${name}`, { attributes }, async (span) => {
+      stored ??= store.listSteps(runId).then((steps) => new Map(steps.map((s) => [s.name, s])))
+      const done = (await stored).get(name)
+      if (done) {
+        span.setAttribute('storehook.step.stored', true)
+        logger.debug({ step: name, finishedInAttempt: done.attempt }, 'step already done: its stored result is used')
+        return done.result as Awaited<T>
+      }
+      const result = await fn()
+      const problem = unstorable(result, 'the result')
+      if (problem) {
+        throw new StepError(
+          `step "${name}" returned ${problem}, which cannot be stored as it is: return plain data ` +
+            '(strings, finite numbers, booleans, null, arrays and plain objects), e.g. date.toISOString()',
+        )
+      }
+      const text = result === undefined ? '' : JSON.stringify(result)
+      // If another attempt stored this step first (its lease was lost mid-step), continue from its result.
+      const saved = await store.saveStep({ runId, name, attempt, result: text, finishedAt: Date.now() })
+      return saved.result as Awaited<T>
+    })
   }
 }
 

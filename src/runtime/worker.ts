@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
+import { context, ROOT_CONTEXT, type Context } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { coerceError, TargetPausedError } from '../core/errors.ts'
 import { classifyFailure } from '../core/outcome.ts'
@@ -16,10 +17,16 @@ import type { AttemptEnd, ClaimedRun, Fingerprint, IngestClaim, Store } from '..
 import { idempotencyKey, type ActionContext, type Connections } from './action.ts'
 import { makeLoopGuard } from './loop-guard.ts'
 import type { Metrics } from './metrics.ts'
+import { captureConsole } from './run-console.ts'
+import type { RunLogLimits } from './run-log.ts'
+import { attemptLogger } from './run-logger.ts'
+import { RunRecorder } from './run-records.ts'
+import { runInScope } from './run-scope.ts'
 import { makeSchedule } from './schedule.ts'
 import { staleReason } from './stale-guard.ts'
 import { makeStep } from './steps.ts'
 import type { LoadedAction } from './subscriptions.ts'
+import { endSpan, startAttemptSpan, withSpan } from './tracing.ts'
 
 export interface WorkerOptions {
   store: Store
@@ -33,6 +40,8 @@ export interface WorkerOptions {
   /** A lease outlives the attempt's timeout by this much, so a live worker never loses its run. */
   leaseMarginMs: number
   workerId?: string
+  /** Caps on what each attempt's log keeps (see run-log.ts); unset fields keep the defaults. */
+  runLogs?: Partial<RunLogLimits>
   /** For tests: the jitter source. */
   random?: () => number
 }
@@ -75,10 +84,15 @@ export class Worker {
   #stopped = true
   #contiguousErrors = 0
   #rotation = 0
+  /** Each attempt's log lines and outbound calls, on their way to the store. */
+  readonly #records: RunRecorder
+  /** Stops adding console output to runs' logs (set while the worker runs). */
+  #releaseConsole: (() => void) | null = null
 
   constructor(options: WorkerOptions) {
     this.#options = options
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+    this.#records = new RunRecorder(options.store, options.logger, options.runLogs)
   }
 
   get inFlight(): number {
@@ -87,6 +101,7 @@ export class Worker {
 
   start(): void {
     this.#stopped = false
+    this.#releaseConsole ??= captureConsole()
     this.wake()
   }
 
@@ -119,14 +134,18 @@ export class Worker {
     await Promise.race([Promise.allSettled([...this.#recording]), graceOver])
     clearTimeout(timer)
     const remaining = [...this.#executions.entries()]
-    if (remaining.length === 0) return await this.#recorded()
-    for (const [, execution] of remaining) {
-      execution.released = true
-      execution.controller.abort(new Error('storehook is shutting down'))
+    if (remaining.length > 0) {
+      for (const [, execution] of remaining) {
+        execution.released = true
+        execution.controller.abort(new Error('storehook is shutting down'))
+      }
+      await this.#options.store.releaseRuns(this.id, remaining.map(([runId]) => runId))
+      this.#options.logger.info({ runs: remaining.map(([runId]) => runId) }, 'released unfinished runs at shutdown')
     }
-    await this.#options.store.releaseRuns(this.id, remaining.map(([runId]) => runId))
-    this.#options.logger.info({ runs: remaining.map(([runId]) => runId) }, 'released unfinished runs at shutdown')
     await this.#recorded()
+    this.#releaseConsole?.()
+    this.#releaseConsole = null
+    await this.#records.close()
   }
 
   /** Outcomes being recorded are in the store's queue before the store may close. */
@@ -166,9 +185,11 @@ export class Worker {
         .catch((error: unknown) => this.#options.logger.error({ err: error, runs: runIds }, 'could not release runs at shutdown; they run again when their lease expires'))
       return
     }
+    // Started by the ingest request itself: their attempts are children of its span.
+    const ingest = context.active()
     for (const started of claimed) {
       const action = this.#options.actions.find((a) => a.name === started.run.action)!
-      this.#execute(action, started)
+      this.#execute(action, started, ingest)
     }
   }
 
@@ -204,7 +225,8 @@ export class Worker {
             limit: free,
             leaseMs: action.timeoutMs + this.#options.leaseMarginMs,
           })
-          for (const run of claimed) this.#execute(action, run)
+          // Claimed apart from any request: each attempt starts a trace of its own.
+          for (const run of claimed) this.#execute(action, run, ROOT_CONTEXT)
           claimedSome ||= claimed.length > 0
         }
       } while (!this.#stopped && ((claimedSome && this.#executions.size < concurrency) || this.#wokenWhileTicking))
@@ -235,7 +257,8 @@ export class Worker {
     this.#timer.unref()
   }
 
-  #execute(action: LoadedAction, claimed: ClaimedRun): void {
+  /** @param parent the context the attempt's span is a child of */
+  #execute(action: LoadedAction, claimed: ClaimedRun, parent: Context): void {
     let freed = false
     const execution: Execution = {
       action: action.name,
@@ -254,7 +277,7 @@ export class Worker {
     }
     this.#executions.set(claimed.run.id, execution)
     this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 0) + 1)
-    const done = this.#attempt(action, claimed, execution)
+    const done = this.#attempt(action, claimed, execution, parent)
       // #attempt handles what the action throws; this is for a bug of ours: the run's lease
       // expires and it is tried again, and the process lives on.
       .catch((error: unknown) =>
@@ -268,15 +291,20 @@ export class Worker {
     this.#recording.add(done)
   }
 
-  async #attempt(action: LoadedAction, { run, event }: ClaimedRun, execution: Execution): Promise<void> {
+  async #attempt(action: LoadedAction, { run, event }: ClaimedRun, execution: Execution, parent: Context): Promise<void> {
     const { store, logger: rootLogger, metrics, connections } = this.#options
-    const logger = rootLogger.child({ runId: run.id, action: action.name, eventId: event.id, attempt: run.attempts })
+    const bindings = { runId: run.id, action: action.name, eventId: event.id, attempt: run.attempts }
+    // The worker's own lines about the attempt go to the process log only; the action's also to the run's log.
+    const logger = rootLogger.child(bindings)
+    const recording = this.#records.begin(run.id, run.attempts)
+    const actionLogger = attemptLogger(rootLogger, bindings, recording.log)
+    const span = startAttemptSpan(run, event, parent)
     const { signal } = execution.controller
     const timeout = setTimeout(() => execution.controller.abort(new AttemptTimeoutError(action.timeoutMs)), action.timeoutMs)
     const started = performance.now()
     const remembered: Fingerprint[] = []
     const ctx: ActionContext = {
-      logger,
+      logger: actionLogger,
       connections,
       signal,
       attempt: run.attempts,
@@ -284,8 +312,8 @@ export class Worker {
       runId: run.id,
       idempotencyKey: idempotencyKey(action.name, run.source, run.eventId),
       loopGuard: makeLoopGuard(store, remembered),
-      schedule: makeSchedule({ store, actions: this.#options.actions, logger, run, wake: () => this.wake() }),
-      step: makeStep({ store, runId: run.id, attempt: run.attempts, logger }),
+      schedule: makeSchedule({ store, actions: this.#options.actions, logger: actionLogger, run, wake: () => this.wake() }),
+      step: makeStep({ store, runId: run.id, attempt: run.attempts, logger: actionLogger }),
     }
     let end: AttemptEnd
     try {
@@ -293,7 +321,7 @@ export class Worker {
       const stale = version === null ? null : await staleReason(store, action.name, run.orderingKey!, version)
       if (stale) end = { outcome: 'skipped', reason: stale }
       else {
-        await untilAborted(signal, () => action.handler(event, ctx))
+        await untilAborted(signal, () => runInScope(recording, () => withSpan(span, () => action.handler(event, ctx), parent)))
         end = {
           outcome: 'succeeded',
           ...(remembered.length ? { fingerprints: remembered } : {}),
@@ -304,10 +332,13 @@ export class Worker {
       end = this.#failure(action, run, coerceError(thrown))
     } finally {
       clearTimeout(timeout)
+      recording.end()
     }
+    const outcome = execution.released ? 'interrupted' : end.outcome === 'failed' ? 'retrying' : end.outcome
+    span.setAttribute('storehook.run.outcome', outcome)
+    endSpan(span, end.outcome === 'failed' || end.outcome === 'dead' ? end.error : undefined)
     if (execution.released) return
 
-    const outcome = end.outcome === 'failed' ? 'retrying' : end.outcome
     metrics.runsFinished.inc({ action: action.name, outcome })
     metrics.runDuration.observe({ action: action.name, outcome }, (performance.now() - started) / 1000)
     if (end.outcome === 'succeeded') logger.info('run succeeded')

@@ -1,15 +1,19 @@
 /**
  * @module
  * The admin JSON API under `/admin/api`: list and filter events and runs, show one with its
- * attempts, replay one run or every dead run matching a filter. Times are ISO 8601 in answers and
+ * attempts, its log lines (searchable) and its outbound calls, replay one run or every dead run
+ * matching a filter. Times are ISO 8601 in answers and
  * accepted as ISO 8601 or epoch milliseconds in filters.
  */
 import { Hono } from 'hono'
 import { HttpError } from '../core/errors.ts'
 import { RUN_STATES, type RunState } from '../core/types.ts'
+import { runLogFilter } from '../runtime/run-log.ts'
 import type { Runtime } from '../runtime/runtime.ts'
+import { isPayloadRemovedError } from '../store/retention.ts'
 import type { EventFilter, RunFilter } from '../store/store.ts'
 import { adminConnections } from './admin-connections.ts'
+import { adminExpunge } from './admin-expunge.ts'
 
 export function adminApi(runtime: Runtime): Hono {
   const { store } = runtime
@@ -59,10 +63,29 @@ export function adminApi(runtime: Runtime): Hono {
     return c.json({ run: isoTimes(run), attempts: withSteps, event: event && isoTimes(event) })
   })
 
+  // What a run did: its log lines (searchable) and its outbound calls, oldest first, `next` pages on.
+  api.get('/runs/:id{[0-9]+}/logs', async (c) => {
+    const run = await store.getRun(Number(c.req.param('id')))
+    if (!run) throw new HttpError(404, 'no such run')
+    const filter = runLogFilter(run.id, c.req.query())
+    const lines = (await store.listRunLogs?.(filter)) ?? []
+    return c.json({ lines: lines.map(({ runId: _, at, ...line }) => ({ ...line, at: new Date(at).toISOString() })), next: nextSeq(lines, filter.limit) })
+  })
+
+  api.get('/runs/:id{[0-9]+}/outbound-calls', async (c) => {
+    const run = await store.getRun(Number(c.req.param('id')))
+    if (!run) throw new HttpError(404, 'no such run')
+    const { afterSeq, limit } = runLogFilter(run.id, { after: c.req.query('after'), limit: c.req.query('limit') })
+    const calls = (await store.listOutboundCalls?.({ runId: run.id, ...(afterSeq === undefined ? {} : { afterSeq }), limit })) ?? []
+    return c.json({ calls: calls.map(({ runId: _, ...call }) => isoTimes(call)), next: nextSeq(calls, limit) })
+  })
+
   api.post('/runs/:id{[0-9]+}/replay', async (c) => {
     const original = await store.getRun(Number(c.req.param('id')))
     if (!original) throw new HttpError(404, 'no such run')
-    const run = await store.replayRun(original.id)
+    const run = await store.replayRun(original.id).catch((error: unknown) => {
+      throw isPayloadRemovedError(error) ? new HttpError(409, error.message) : error
+    })
     runtime.worker.wake()
     return c.json({ run: isoTimes(run) }, 201)
   })
@@ -119,6 +142,7 @@ export function adminApi(runtime: Runtime): Hono {
   )
 
   api.route('/', adminConnections(runtime))
+  api.route('/', adminExpunge(runtime))
   return api
 }
 
@@ -152,6 +176,11 @@ function time(key: string, value: string | undefined) {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value)
   if (!Number.isFinite(ms)) throw new HttpError(400, `${key}: expected an ISO 8601 time or epoch milliseconds`)
   return { [key]: ms }
+}
+
+/** The `after` of the next page: the last seq when the page is full, else null. */
+function nextSeq(rows: { seq: number }[], limit: number | undefined): number | null {
+  return rows.length > 0 && rows.length === limit ? rows.at(-1)!.seq : null
 }
 
 function activationTimes(a: { start: number; end: number }) {

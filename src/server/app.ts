@@ -10,6 +10,7 @@ import { mountDashboard } from '../dashboard/index.ts'
 import type { Runtime } from '../runtime/runtime.ts'
 import { adminApi } from './admin-api.ts'
 import { adminAuth } from './admin-auth.ts'
+import { TokenGuesses, type TokenGuessLimits } from './token-guesses.ts'
 import { mountAppBuilderRoutes } from './app-builder.ts'
 import { mountEventRoutes } from './events.ts'
 import { mountExternalRoutes } from './external.ts'
@@ -20,6 +21,8 @@ export const HEALTH_TIMEOUT_MS = 2000
 export interface AppOptions {
   /** `STOREHOOK_ADMIN_TOKEN`; without it the admin surface answers only on loopback. */
   adminToken?: string
+  /** How many wrong admin tokens an address may send, and over what window (default 20 per 10 minutes). */
+  adminTokenGuesses?: Partial<TokenGuessLimits>
 }
 
 /**
@@ -69,8 +72,10 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono {
 
   mountEventRoutes(app, runtime)
   // The dashboard guards its pages with its own session login; it answers before the bearer guard.
-  mountDashboard(app, runtime, options.adminToken ? { adminToken: options.adminToken } : {})
-  app.use('/admin/*', adminAuth(options.adminToken))
+  // One count of wrong admin tokens for the login form and the bearer guard alike.
+  const tokenGuesses = new TokenGuesses(options.adminTokenGuesses)
+  mountDashboard(app, runtime, { tokenGuesses, ...(options.adminToken ? { adminToken: options.adminToken } : {}) })
+  app.use('/admin/*', adminAuth(options.adminToken, tokenGuesses))
   mountExternalRoutes(app, runtime)
   if (runtime.project.appBuilder) {
     mountAppBuilderRoutes(app, runtime.project.appBuilder, { bodyLimitBytes: runtime.project.settings.server.bodyLimitBytes })

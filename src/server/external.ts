@@ -6,7 +6,8 @@
  * envelope — refusals included (401, 400, 404, 413 as `{"success": false, "error": {…}}`) — so
  * the caller never sees a body it cannot read.
  *
- * Also the admin side: `GET /admin/api/external` (each resource, its options and breaker mirror),
+ * Also the admin side: `GET /admin/api/external` (each resource, its options, where its handler
+ * runs and its breaker mirror; the handler threads),
  * `GET /admin/api/external/calls` (recorded calls) and
  * `POST /admin/api/external/reset-breaker?resource=<name>` (after `_reset_circuit` on the platform).
  */
@@ -56,7 +57,7 @@ export function mountExternalRoutes(app: Hono, runtime: Runtime): void {
     }
   })
 
-  app.get('/admin/api/external', (c) => c.json({ resources: external.status(), recording: external.recorder.enabled }))
+  app.get('/admin/api/external', (c) => c.json({ resources: external.status(), recording: external.recorder.enabled, handlerThreads: external.threads() }))
 
   app.get('/admin/api/external/calls', async (c) => {
     if (!runtime.store.listExternalCalls) {

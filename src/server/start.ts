@@ -14,6 +14,7 @@ import { loadProject } from '../runtime/project.ts'
 import { Runtime } from '../runtime/runtime.ts'
 import { openStore } from '../store/open.ts'
 import { createApp } from './app.ts'
+import type { TokenGuesses, TokenGuessLimits } from './token-guesses.ts'
 
 export interface StartOptions {
   /** Project directory (default: the current directory). */
@@ -25,6 +26,8 @@ export interface StartOptions {
   /** Interface to listen on (default 127.0.0.1; use 0.0.0.0 to accept outside connections). */
   host?: string
   adminToken?: string
+  /** How many wrong admin tokens an address may send, and over what window; see {@link TokenGuesses}. */
+  adminTokenGuesses?: Partial<TokenGuessLimits>
   logger?: Logger
   workerId?: string
   /** Limits on how slowly and how much a client may send; see {@link DEFAULT_HTTP_LIMITS}. */
@@ -79,8 +82,16 @@ export async function startStorehook(options: StartOptions = {}): Promise<Runnin
   flow.useBackend(store.slots)
   flow.onChange((connection, state) => logger[state === 'closed' ? 'info' : 'warn']({ connection, breaker: state }, `connection breaker ${state}`))
   const runtime = new Runtime({ project, store, logger, flow, ...(options.workerId ? { workerId: options.workerId } : {}) })
+  // External handlers' threads load the project too: serve once a call need not wait for them.
+  await runtime.external.ready().catch(async (error: unknown) => {
+    await Promise.all([runtime.external.close(), runtime.project.appBuilder?.close(), store.close()])
+    throw error
+  })
   runtime.metrics.watchFlow(flow)
-  const app = createApp(runtime, options.adminToken ? { adminToken: options.adminToken } : {})
+  const app = createApp(runtime, {
+    ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+    ...(options.adminTokenGuesses ? { adminTokenGuesses: options.adminTokenGuesses } : {}),
+  })
   const host = options.host ?? '127.0.0.1'
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.http }
   const serverOptions = {
@@ -133,6 +144,7 @@ async function shutDown(server: Server, runtime: Runtime): Promise<void> {
   // No new cron ticks; a tick being stored finishes first, so its run is started or left pending.
   await runtime.cron.stop()
   runtime.pausedRuns?.stop()
+  await runtime.retention.stop()
   await runtime.worker.stop(graceMs)
   let timer: NodeJS.Timeout | undefined
   const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))

@@ -402,6 +402,9 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         assert.deepEqual((await store.listEvents({})).map((e) => e.id), ['ord-200-created', 'ord-100-updated', 'ord-100-created'])
         assert.deepEqual((await store.listEvents({ source: 'webhooks', type: 'order.created' })).map((e) => e.id), ['ord-100-created'])
         assert.deepEqual((await store.listEvents({ idContains: '100' })).length, 2)
+        // Free text is taken as it is: no wildcard of any query language.
+        for (const wildcard of ['%', '_', '*', '.', '\\']) assert.deepEqual(await store.listEvents({ idContains: wildcard }), [], wildcard)
+        assert.equal((await store.listRuns({ eventIdContains: 'ord-_00' })).length, 0)
         assert.deepEqual((await store.listEvents({ since: before, limit: 1 })).map((e) => e.id), ['ord-200-created'])
         assert.deepEqual((await store.listEvents({ until: before })).length, 0)
         const page2 = await store.listEvents({ beforeSeq: outcomes[2]!.seq, limit: 1 })
@@ -415,6 +418,19 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         assert.deepEqual((await store.listRuns({ beforeId: outcomes[1]!.runIds[0]! })).map((r) => r.eventId), ['ord-100-created'])
         const counts = await store.countRunsByState()
         assert.deepEqual(counts, { pending: 3, running: 0, succeeded: 0, retrying: 0, dead: 0, paused: 0, skipped: 0 })
+        assert.deepEqual(await store.countRunsByState(2), { ...counts, pending: 2 }, 'counted up to the limit')
+        // A replay keeps its event's source and type for the filters.
+        const replay = await store.replayRun(outcomes[2]!.runIds[0]!)
+        assert.deepEqual((await store.listRuns({ source: 'cl', type: 'order.created' })).map((r) => r.id), [replay.id, outcomes[2]!.runIds[0]!])
+        assert.equal((await store.listRuns({ source: 'webhooks', eventIdContains: '200' })).length, 0)
+
+        const bySource: Record<string, number> = {}
+        for (const m of await store.countEventsPerMinute(before - 60_000)) {
+          assert.equal(m.minute % 60_000, 0, 'a minute starts on the minute')
+          bySource[m.source] = (bySource[m.source] ?? 0) + m.count
+        }
+        assert.deepEqual(bySource, { webhooks: 2, cl: 1 })
+        assert.deepEqual(await store.countEventsPerMinute(Date.now() + 60_000), [])
         assert.equal(await store.getRun(123456), null)
         assert.equal(await store.getEvent('webhooks', 'nope'), null)
       }))

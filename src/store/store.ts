@@ -15,6 +15,8 @@
  */
 import type { SlotBackend } from '../core/slots.ts'
 import type { Attempt, InboundEvent, Run, RunState, StoredEvent } from '../core/types.ts'
+import type { ExpungeApplyRequest, ExpungeFilter, ExpungeRecord, ExpungeSearchRequest, ExpungeSearchResult } from './expunge-plan.ts'
+import type { RetentionBatch, RetentionRequest } from './retention.ts'
 
 export interface NewRun {
   action: string
@@ -162,9 +164,21 @@ export interface RunFilter {
   limit?: number
 }
 
+export interface EventsInMinute {
+  source: string
+  /** The minute's start, epoch ms. */
+  minute: number
+  count: number
+}
+
 export interface EventWithDeliveries extends StoredEvent {
   /** How many times the platform delivered this event again after the first. */
   duplicateDeliveries: number
+  /**
+   * Epoch ms at which retention or an expunge removed the payload and headers (both are then
+   * `{}`); absent while they are kept. Such an event's runs cannot be replayed.
+   */
+  payloadRemovedAt?: number
 }
 
 /** How an external resource call ended (see `runtime/external/`). */
@@ -258,6 +272,68 @@ export interface ActivationFilter {
   limit?: number
 }
 
+/** One line a run wrote during an attempt, redacted, as the runtime hands it to the store. */
+export interface NewRunLogLine {
+  runId: number
+  attempt: number
+  /** Epoch ms. */
+  at: number
+  /** pino's level names (`trace` … `fatal`), or `stdout` / `stderr` for console output. */
+  level: string
+  message: string
+  /** The line's structured fields as JSON text, or null when it had none. */
+  fields: string | null
+}
+
+export interface RunLogLine extends Omit<NewRunLogLine, 'fields'> {
+  /** Grows in the order lines were written; the key for paging ({@link RunLogFilter.afterSeq}). */
+  seq: number
+  /** The fields, parsed (null when the line had none). */
+  fields: Record<string, unknown> | null
+}
+
+export interface RunLogFilter {
+  runId: number
+  attempt?: number
+  /** Substring of the message or the fields' JSON, compared without regard to (ASCII) case. */
+  contains?: string
+  /** Only lines of these levels. */
+  levels?: readonly string[]
+  /** Page forwards from this seq (exclusive). */
+  afterSeq?: number
+  limit?: number
+}
+
+/** One HTTP request a run sent through a connection (see `outbound_calls` in the migrations). */
+export interface NewOutboundCall {
+  runId: number
+  attempt: number
+  /** The connection's name in the config. */
+  connection: string
+  method: string
+  /** Secret-looking query values already redacted. */
+  url: string
+  /** Null when no answer came (timeout, refused, aborted). */
+  status: number | null
+  /** Epoch ms. */
+  startedAt: number
+  durationMs: number
+  error: string | null
+  /** The W3C trace id the request carried, when tracing was on. */
+  traceId: string | null
+}
+
+export interface OutboundCallRecord extends NewOutboundCall {
+  seq: number
+}
+
+export interface OutboundCallFilter {
+  runId: number
+  /** Page forwards from this seq (exclusive). */
+  afterSeq?: number
+  limit?: number
+}
+
 export interface Store {
   /** Which implementation, for logs and health: `sqlite`, `postgres`. */
   readonly kind: string
@@ -286,7 +362,16 @@ export interface Store {
   getRun(id: number): Promise<Run | null>
   listAttempts(runId: number): Promise<Attempt[]>
   runsForEvent(eventSeq: number): Promise<Run[]>
-  countRunsByState(): Promise<Record<RunState, number>>
+  /**
+   * Runs per state, each count exact up to `atMost` (default: no limit); a state with more runs
+   * reports `atMost`, so a page can show "100 000+" without reading a million rows.
+   */
+  countRunsByState(atMost?: number): Promise<Record<RunState, number>>
+  /**
+   * Events received since `since` (epoch ms), counted per source and minute (`minute` is the
+   * minute's start, epoch ms), for the overview's chart. Reads an index, not the events.
+   */
+  countEventsPerMinute(since: number): Promise<EventsInMinute[]>
   /** True when `digest` is the unexpired fingerprint recorded under `key` (see {@link Fingerprint}). */
   fingerprintMatches(key: string, digest: string, now: number): Promise<boolean>
 
@@ -352,11 +437,54 @@ export interface Store {
   listActivations?(filter: ActivationFilter): Promise<ActivationRecord[]>
 
   /**
+   * Optional: stores a batch of run log lines (see `runtime/run-log.ts`), in order. Written off
+   * the run's path and without an fsync of their own, like external resource calls: a line lost
+   * to power loss loses no event. Both stores have it.
+   *
+   * @example
+   * await store.recordRunLogs?.([{ runId: 7, attempt: 1, at: Date.now(), level: 'info', message: 'order sent', fields: '{"sku":"A"}' }])
+   */
+  recordRunLogs?(lines: NewRunLogLine[]): Promise<void>
+  /** Optional, with `recordRunLogs`: a run's lines in the order they were written. */
+  listRunLogs?(filter: RunLogFilter): Promise<RunLogLine[]>
+  /**
+   * Optional: stores a batch of runs' outbound HTTP calls, written like {@link Store.recordRunLogs}.
+   *
+   * @example
+   * await store.recordOutboundCalls?.([{ runId: 7, attempt: 1, connection: 'erp', method: 'POST', url: 'https://erp.example/orders',
+   *   status: 201, startedAt: Date.now(), durationMs: 42.5, error: null, traceId: null }])
+   */
+  recordOutboundCalls?(calls: NewOutboundCall[]): Promise<void>
+  /** Optional, with `recordOutboundCalls`: a run's calls in the order they were recorded. */
+  listOutboundCalls?(filter: OutboundCallFilter): Promise<OutboundCallRecord[]>
+
+  /**
    * Optional: connection slots (rate budgets, concurrency caps) shared by every process on this
    * store, handed to the connections once the store is open (`FlowRegistry.useBackend`).
    * PostgreSQL has them; SQLite, used by one process, leaves the slots in that process's memory.
    */
   readonly slots?: SlotBackend
+
+  /**
+   * Retention (see retention.ts): one small step of a pass, examining at most `batchSize` rows of
+   * one table in one short transaction. Call again with `next` until it is null. On PostgreSQL a
+   * step that finds another process applying retention does nothing and answers `busy`.
+   *
+   * @example
+   * let cursor: RetentionCursor | null | undefined
+   * do cursor = (await store.applyRetention({ policy, now: Date.now(), batchSize: 500, ...(cursor ? { cursor } : {}) })).next
+   * while (cursor)
+   */
+  applyRetention(request: RetentionRequest): Promise<RetentionBatch>
+  /**
+   * Expunge (see expunge-plan.ts; `expunge()` in expunge-run.ts drives both steps): searches one
+   * window of one table for the subject and says what to change. Reads only.
+   */
+  searchExpunge(request: ExpungeSearchRequest): Promise<ExpungeSearchResult>
+  /** Writes an expunge's changes and its audit record in one durable transaction. */
+  applyExpunge(request: ExpungeApplyRequest): Promise<ExpungeRecord>
+  /** Audit records of expunges, newest first. */
+  listExpunges(filter: ExpungeFilter): Promise<ExpungeRecord[]>
 
   /**
    * Resolves once the database has answered a trivial query through the path the store's own

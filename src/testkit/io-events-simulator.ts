@@ -45,13 +45,25 @@ export interface Publication {
   outcome: Promise<'delivered' | 'dropped' | 'expired'>
 }
 
-/** I/O Events' retry delays for webhooks, in ms: 1, 2, 4, 8 minutes, then every 15 minutes. */
+/**
+ * I/O Events' retry delays for webhooks, in ms: 1, 2, 4, 8 minutes, then every 15 minutes.
+ *
+ * @example
+ * ioEventsRetryDelay(1) // 60_000
+ * ioEventsRetryDelay(6) // 900_000
+ */
 export function ioEventsRetryDelay(retry: number): number {
   const minutes = retry <= 4 ? 2 ** (retry - 1) : 15
   return minutes * 60_000
 }
 
-/** Whether I/O Events tries a delivery again after this status (602/604: network error, timeout). */
+/**
+ * Whether I/O Events tries a delivery again after this status (602/604: network error, timeout).
+ *
+ * @example
+ * ioEventsRetries(503) // true
+ * ioEventsRetries(422) // false: the event is dropped
+ */
 export function ioEventsRetries(status: number): boolean {
   return status === 429 || (status >= 500 && status !== 505) || status >= 600
 }

@@ -88,6 +88,7 @@ export async function startWithDashboard(options: DashboardOptions & { project: 
     server.closeAllConnections()
     await closed
     await runtime.worker.stop(1000)
+    await runtime.retention.stop()
     await runtime.external.close()
     await runtime.store.close()
     rmSync(dbDir, { recursive: true, force: true })

@@ -24,7 +24,8 @@ const project = makeProject({
   'storehook.config.ts': `import { defineConfig, env } from 'storehook'
 export default defineConfig({ sources: { sw: { kind: 'standard-webhooks', secrets: env('SW_SECRET') } }, server: { bodyLimitBytes: ${LIMIT} } })`,
   'external/price.ts': `import { commerceLayer, env } from 'storehook'
-export default commerceLayer.price(() => { globalThis.__limitCalls.count++; return { unit_amount_cents: 100 } }, { secrets: env('CL_SHARED_SECRET') })`,
+// inline: the handler counts its calls in this thread's globalThis
+export default commerceLayer.price(() => { globalThis.__limitCalls.count++; return { unit_amount_cents: 100 } }, { secrets: env('CL_SHARED_SECRET'), isolation: 'inline' })`,
 })
 const { url, runtime } = await start({ project })
 

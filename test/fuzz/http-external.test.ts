@@ -23,7 +23,8 @@ const calls = globalThis.__fuzzExternalCalls
 const options = { secrets: env('CL_SHARED_SECRET'), deadlineMs: 1000 }`
 const project = makeProject({
   '.env': `CL_SHARED_SECRET=${SECRET}\n`,
-  'storehook.config.ts': `import { defineConfig } from 'storehook'\nexport default defineConfig({})`,
+  // inline: the handlers count their calls in this thread's globalThis
+  'storehook.config.ts': `import { defineConfig } from 'storehook'\nexport default defineConfig({ external: { isolation: 'inline' } })`,
   'external/price.ts': `${header}\nexport default commerceLayer.price(() => { calls.count++; return { unit_amount_cents: 100 } }, options)`,
   'external/tax.ts': `${header}\nexport default commerceLayer.tax(() => { calls.count++; return { tax_rate: 0.2 } }, options)`,
   'external/shipping.ts': `${header}\nexport default commerceLayer.shipping(() => { calls.count++; return { shipping_amount_cents: 700 } }, options)`,

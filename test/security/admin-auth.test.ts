@@ -4,7 +4,8 @@
  * no Authorization, a wrong token (differing in its last character only), another scheme, the
  * token in the query string — all 401 with a JSON reason, while the right token gets through.
  * Path tricks (encoded letters, doubled slashes, dot segments, capitals) never reach a handler
- * unauthenticated. With no token configured, nothing but loopback gets in (403).
+ * unauthenticated. With no token configured, nothing but loopback gets in (403). An address that
+ * sends too many wrong tokens is refused every token check (429) until its window passes.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -15,7 +16,8 @@ import { concretePath, routesOf } from './routes.ts'
 
 const TOKEN = 'admin-token-3e9b1d7c5a'
 const project = makeProject({ 'storehook.config.ts': webhooksConfig() })
-const { url, runtime } = await start({ project, adminToken: TOKEN })
+// Every route gets every wrong token here: the limit on guesses (tested at the end) would cut it short.
+const { url, runtime } = await start({ project, adminToken: TOKEN, adminTokenGuesses: { maxFailures: Number.POSITIVE_INFINITY } })
 const sent = await sendEvent(url)
 // The JSON API: the dashboard's pages have their own session guard, covered by test/dashboard-access.test.ts.
 const adminRoutes = routesOf(runtime).filter((route) => route.path.startsWith('/admin/api'))
@@ -104,5 +106,30 @@ describe('admin routes refuse without the token', () => {
       assert.equal(response.status, 403, `${route.method} ${route.path}: ${response.status}`)
       assert.match(((await response.json()) as { error: string }).error, /loopback/)
     }
+  })
+})
+
+describe('wrong admin tokens are limited per address', () => {
+  it('refuses every token check with 429 past the limit, the login too, until the window passes', async () => {
+    const windowMs = 1500
+    const limited = await start({ project, adminToken: TOKEN, adminTokenGuesses: { maxFailures: 3, windowMs } })
+    const api = (token: string | null) =>
+      fetch(`${limited.url}/admin/api/events`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } })
+    // No token at all is no guess.
+    for (let i = 0; i < 5; i++) assert.equal((await api(null)).status, 401)
+    assert.equal((await api(TOKEN)).status, 200)
+    for (let i = 0; i < 3; i++) assert.equal((await api(`wrong-${i}`)).status, 401)
+    const blockedAt = Date.now()
+    const refused = await api('wrong-3')
+    assert.equal(refused.status, 429)
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After in seconds')
+    assert.match(((await refused.json()) as { error: string }).error, /too many wrong admin tokens/)
+    // The right token is refused too, or the limit would tell a guesser when it found it.
+    assert.equal((await api(TOKEN)).status, 429)
+    const login = await fetch(`${limited.url}/admin/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ token: TOKEN }) })
+    assert.equal(login.status, 429)
+    assert.equal(login.headers.get('set-cookie'), null)
+    await new Promise((resolve) => setTimeout(resolve, windowMs - (Date.now() - blockedAt) + 100))
+    assert.equal((await api(TOKEN)).status, 200)
   })
 })

@@ -4,14 +4,14 @@
 //   from the topic, the order id and its updated_at, so a redelivery is a duplicate, never a new run.
 // - The ERP gets the same Idempotency-Key on every retry and replay of this run, and runs of one
 //   order execute one at a time (orderingKey).
-import { commerceLayer, onEvent, type HttpClient, type Order } from 'storehook'
+import { commerceLayer, onEvent, type HttpClient } from 'storehook'
 
 export default onEvent(
   { types: 'orders.place', source: 'cl', orderingKey: 'data.id' },
   async (event, { connections, signal, idempotencyKey, logger }) => {
     const erp: HttpClient = connections.erp
-    // What the webhook's include_resources brought; anything not included is simply absent.
-    const order = commerceLayer.parseJsonApi<Order>(event.payload).data
+    // An Order (typed from the topic), with what the webhook's include_resources brought; anything not included is simply absent.
+    const order = commerceLayer.parseJsonApi(event.payload).data
     await erp.post('orders', {
       json: {
         commerce_layer_id: order.id,

@@ -87,7 +87,7 @@ describe('send: requests as the platforms sign them', () => {
 
 describe('send: fixtures', () => {
   it('bundles the common events and resources of each platform', () => {
-    assert.deepEqual(listFixtures('adobe-io-events', 'event').map((f) => f.name), ['observer.catalog_product_save_after', 'observer.customer_save_after', 'observer.sales_order_save_after'])
+    assert.deepEqual(listFixtures('adobe-io-events', 'event').map((f) => f.name), ['observer.catalog_product_save_after', 'observer.customer_save_after', 'observer.sales_order_invoice_save_after', 'observer.sales_order_save_after', 'observer.sales_order_shipment_save_after'])
     assert.deepEqual(listFixtures('commerce-layer', 'event').map((f) => f.name), ['orders.place'])
     assert.deepEqual(
       listFixtures('commerce-layer', 'external').map((f) => f.name),

@@ -71,6 +71,14 @@ export type ImsConfig = z.input<typeof imsConfigSchema>
  * connection's: a 400/401 (`invalid_client`: a wrong id or secret; `invalid_scope`) makes the run
  * dead at once, a 429 or 5xx is retried (no sooner than `retryAfterMs`). No `status`: IMS did not
  * answer (or answered nonsense), which is retried too.
+ *
+ * @example
+ * try {
+ *   await ctx.connections.commerce.getOrder(entityId, { signal: ctx.signal })
+ * } catch (error) {
+ *   if (error instanceof ImsTokenError) ctx.logger.error({ status: error.status, oauthError: error.oauthError }, 'IMS refused the credentials')
+ *   throw error
+ * }
  */
 export class ImsTokenError extends Error {
   declare readonly status?: number

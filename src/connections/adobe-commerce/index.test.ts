@@ -265,7 +265,7 @@ describe('adobe-commerce connection: failures as the worker classifies them', ()
     assert.match(error.message, /\[redacted\]/)
     assert.deepEqual(calls.map((c) => [c.connection, c.url, c.status]), [
       ['commerce', `${commerce.url}/rest/V1/orders/42`, 500],
-      ['commerce', `${commerce.url}/rest/V1/orders`, 200],
+      ['commerce', `${commerce.url}/rest/V1/orders?searchCriteria%5BpageSize%5D=1`, 200],
     ])
   })
 

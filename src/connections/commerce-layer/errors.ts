@@ -46,6 +46,14 @@ export class CommerceLayerApiError extends TargetResponseError {
  * (the token endpoint allows 30 requests a minute) or a 5xx is retried, no sooner than
  * `retryAfterMs`. No `status`: the endpoint did not answer, or answered without a usable token;
  * that is retried too.
+ *
+ * @example
+ * try {
+ *   await cl.get('orders/xYZkjABcde')
+ * } catch (error) {
+ *   if (error instanceof CommerceLayerTokenError) ctx.logger.error({ status: error.status, oauthError: error.oauthError }, 'Commerce Layer refused the credentials')
+ *   throw error
+ * }
  */
 export class CommerceLayerTokenError extends Error {
   declare readonly status?: number

@@ -7,6 +7,7 @@
  * that connection's errors do not keep.
  */
 import { describeNetworkError, TargetUnreachableError } from '../http/index.ts'
+import { traceOutbound } from '../http/trace.ts'
 
 export interface Exchange {
   connection: string
@@ -43,18 +44,22 @@ export async function exchange(request: Exchange, onNoAnswer: (failure: NoAnswer
   caller?.throwIfAborted()
   const timeout = AbortSignal.timeout(timeoutMs)
   const signal = caller ? AbortSignal.any([timeout, caller]) : timeout
+  const span = traceOutbound(connection, method, url, headers)
   const started = performance.now()
   try {
     const response = await fetch(url, { method, headers, body: body ?? null, signal, redirect: 'manual' })
     const text = await response.text()
+    span.end({ status: response.status })
     return { status: response.status, headers: response.headers, text, durationMs: performance.now() - started }
   } catch (error) {
     const durationMs = performance.now() - started
     if (caller?.aborted) {
+      span.end({ status: null, error: 'aborted by caller', errorType: 'aborted' })
       onNoAnswer({ error, durationMs, reason: 'aborted by caller', aborted: true })
       throw caller.reason
     }
     const reason = timeout.aborted ? `timed out after ${timeoutMs} ms` : describeNetworkError(error)
+    span.end({ status: null, error: reason, errorType: timeout.aborted ? 'timeout' : 'unreachable' })
     onNoAnswer({ error, durationMs, reason, aborted: false })
     throw new TargetUnreachableError(`${connection} did not answer ${method} ${url.pathname}: ${reason}`, {
       connection,

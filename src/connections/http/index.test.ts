@@ -370,7 +370,7 @@ describe('http connection: concurrency, reporting, secrets', () => {
 
     assert.equal(calls.length, 3)
     const [ok, failed, silent] = calls
-    assert.deepEqual({ ...ok, durationMs: 0 }, { connection: 'erp', method: 'GET', url: `${origin}/api/orders`, status: 200, durationMs: 0 })
+    assert.deepEqual({ ...ok, durationMs: 0 }, { connection: 'erp', method: 'GET', url: `${origin}/api/orders?apiKey=[redacted]`, status: 200, durationMs: 0 })
     assert.equal(failed?.status, 500)
     assert.equal(failed?.error, 'erp answered 500 to POST /api/orders: boom')
     assert.equal(silent?.status, null)

@@ -5,7 +5,9 @@
  * timeout, sends through the connection's flow control (rate budget, concurrency cap, breaker:
  * ../flow/), can sign each request with Standard Webhooks (./sign.ts), and throws errors that
  * say whether retrying can help: {@link TargetResponseError} carries the target's `status` (and
- * `retryAfterMs` from `Retry-After`), {@link TargetUnreachableError} carries none.
+ * `retryAfterMs` from `Retry-After`), {@link TargetUnreachableError} carries none. Each request
+ * sent is an OpenTelemetry CLIENT span carrying `traceparent` to the target (./trace.ts), and is
+ * reported to `onCall` with its URL's secret-looking query values redacted (./redact-url.ts).
  *
  * @example
  * // storehook.config.ts
@@ -18,7 +20,9 @@
 import { z } from 'zod'
 import type { ConnectionDeps, ConnectionKind, OutboundCall } from '../connection.ts'
 import { bindFlow, connectionFlow, flowConfigFields, type FlowControl } from '../flow/index.ts'
+import { redactUrl } from './redact-url.ts'
 import { makeSigner, signConfigSchema } from './sign.ts'
+import { traceOutbound } from './trace.ts'
 
 /** RFC 9110 `token`: what a header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -121,6 +125,15 @@ export interface HttpClient {
  * The target answered, but not with a 2xx. `status` decides the run's fate in `classifyFailure`:
  * a 4xx other than 408/409/425/429 makes the run dead at once; anything else is retried, no
  * sooner than `retryAfterMs` when the target sent `Retry-After`.
+ *
+ * @example
+ * try {
+ *   await ctx.connections.erp.post('orders', { json: order, idempotencyKey: ctx.idempotencyKey })
+ * } catch (error) {
+ *   // This ERP answers 409 to an order it already has: a retry after a lost answer, so done.
+ *   if (error instanceof TargetResponseError && error.status === 409) return
+ *   throw error
+ * }
  */
 export class TargetResponseError extends Error {
   readonly status: number
@@ -149,7 +162,17 @@ export class TargetResponseError extends Error {
   }
 }
 
-/** The target gave no answer: timed out, refused the connection, reset it, or has no address. Always retried. */
+/**
+ * The target gave no answer: timed out, refused the connection, reset it, or has no address. Always retried.
+ *
+ * @example
+ * try {
+ *   await ctx.connections.erp.post('orders', { json: order, idempotencyKey: ctx.idempotencyKey, signal: ctx.signal })
+ * } catch (error) {
+ *   if (error instanceof TargetUnreachableError) ctx.logger.warn({ reason: error.reason, attempt: ctx.attempt }, 'ERP unreachable; the run is retried')
+ *   throw error
+ * }
+ */
 export class TargetUnreachableError extends Error {
   readonly connection: string
   readonly method: string
@@ -224,6 +247,8 @@ export function createHttpClient(name: string, config: z.output<typeof httpConfi
     const url = new URL(relative === '' ? base.href : prefix + relative)
     for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.append(key, value)
     const target = url.origin + url.pathname
+    // What reports show: the query too (it says what was asked for), secret-looking values redacted.
+    const shown = redactUrl(url)
     const headers = buildHeaders(name, configured, options)
     const body = buildBody(name, options)
     const callerSignal = options.signal
@@ -232,6 +257,7 @@ export function createHttpClient(name: string, config: z.output<typeof httpConfi
     const send = async (): Promise<HttpResponse> => {
       // Signed once any slot is held: a wait must not age the timestamp the receiver checks.
       sign?.(headers, body, options.idempotencyKey)
+      const span = traceOutbound(name, method, url, headers)
       // The timeout starts once a slot is held: waiting behind a slow target is not the target's timeout.
       const timeout = AbortSignal.timeout(timeoutMs)
       const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout
@@ -246,11 +272,13 @@ export function createHttpClient(name: string, config: z.output<typeof httpConfi
       } catch (error) {
         const durationMs = performance.now() - started
         if (callerSignal?.aborted) {
-          report({ connection: name, method, url: target, status, durationMs, error: 'aborted by caller' })
+          span.end({ status, error: 'aborted by caller', errorType: 'aborted' })
+          report({ connection: name, method, url: shown, status, durationMs, error: 'aborted by caller' })
           throw callerSignal.reason
         }
         const reason = scrub(timeout.aborted ? `timed out after ${timeoutMs} ms` : describeNetworkError(error), headers)
-        report({ connection: name, method, url: target, status, durationMs, error: reason })
+        span.end({ status, error: reason, errorType: timeout.aborted ? 'timeout' : 'unreachable' })
+        report({ connection: name, method, url: shown, status, durationMs, error: reason })
         throw new TargetUnreachableError(`${name} did not answer ${method} ${url.pathname}: ${reason}`, {
           connection: name,
           method,
@@ -266,7 +294,8 @@ export function createHttpClient(name: string, config: z.output<typeof httpConfi
         const location = response.headers.get('location')
         const redirect = status >= 300 && status < 400 && location ? ` (redirect to ${location.split('?')[0]})` : ''
         const message = `${name} answered ${status} to ${method} ${url.pathname}${redirect}${excerpt ? `: ${excerpt}` : ''}`
-        report({ connection: name, method, url: target, status, durationMs, error: message })
+        span.end({ status, error: message })
+        report({ connection: name, method, url: shown, status, durationMs, error: message })
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now())
         throw new TargetResponseError(message, {
           status,
@@ -278,7 +307,8 @@ export function createHttpClient(name: string, config: z.output<typeof httpConfi
         })
       }
 
-      report({ connection: name, method, url: target, status, durationMs })
+      span.end({ status })
+      report({ connection: name, method, url: shown, status, durationMs })
       const responseText = text
       return {
         status,

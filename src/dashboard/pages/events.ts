@@ -75,9 +75,10 @@ export async function eventPage({ c, dash, csrf }: PageRequest): Promise<Respons
 }
 
 /** An event's payload and headers as an operator may see them: secrets and personal data redacted. */
-export function eventBody(dash: Dashboard, event: StoredEvent): Html {
+export function eventBody(dash: Dashboard, event: StoredEvent & Pick<EventWithDeliveries, 'payloadRemovedAt'>): Html {
   return html`<div class="panel">
     <h2>Payload</h2>
+    ${event.payloadRemovedAt === undefined ? '' : html`<p class="notice warn">Removed ${when(event.payloadRemovedAt)} by retention or an expunge: the payload and headers are no longer kept, and runs of this event cannot be replayed.</p>`}
     <p class="muted">Secret fields (passwords, tokens, card data)${dash.redactFields.length ? html` and ${dash.redactFields.join(', ')}` : ''} are shown as [redacted]; the store keeps what the platform sent.</p>
     ${json(redactPayload(event.payload, { fields: dash.redactFields }))}
     <details><summary>Headers</summary>${json(redactHeaders(event.headers))}</details>

@@ -15,15 +15,15 @@ import { badge, bar, BASE, duration, table, when, type Html } from '../ui.ts'
 import { figures, lastHourCalls, resourceStatuses } from './external.ts'
 
 const MINUTE = 60_000
-/** The chart reads at most this many events; beyond it, it covers the newest ones and says so. */
-const CHART_EVENT_LIMIT = 5 * MAX_PAGE_SIZE
+/** Runs counted per state at most: beyond it the overview shows "100,000+" instead of reading them all. */
+const COUNT_AT_MOST = 100_000
 const COLOURS = 5
 
 export async function overviewPage({ c, dash, csrf }: PageRequest): Promise<Response> {
   const { runtime } = dash
   const now = Date.now()
   const [counts, perMinute, calls, paused] = await Promise.all([
-    runtime.store.countRunsByState(),
+    runtime.store.countRunsByState(COUNT_AT_MOST),
     eventsPerMinute(runtime.store, now),
     lastHourCalls(runtime),
     pausedRunsByConnection(runtime),
@@ -37,10 +37,10 @@ export async function overviewPage({ c, dash, csrf }: PageRequest): Promise<Resp
         <div class="stats">
           ${RUN_STATES.map(
             (state) => html`<a class="stat ${state === 'dead' && counts.dead > 0 ? 'bad' : state === 'retrying' || state === 'paused' ? (counts[state] > 0 ? 'warn' : '') : ''}"
-              href="${BASE}/runs?state=${state}" id="count-${state}"><span class="n">${counts[state]}</span><span class="l">${state}</span></a>`,
+              href="${BASE}/runs?state=${state}" id="count-${state}"><span class="n">${counted(counts[state])}</span><span class="l">${state}</span></a>`,
           )}
         </div>
-        ${counts.dead > 0 ? html`<p class="notice bad"><a href="${BASE}/runs?state=dead">${counts.dead} dead run${counts.dead === 1 ? '' : 's'}</a> gave up; fix the cause, then replay them.</p>` : ''}
+        ${counts.dead > 0 ? html`<p class="notice bad"><a href="${BASE}/runs?state=dead">${counted(counts.dead)} dead run${counts.dead === 1 ? '' : 's'}</a> gave up; fix the cause, then replay them.</p>` : ''}
       </section>
       <section class="panel">
         <h2>Events per minute, last hour</h2>
@@ -52,38 +52,28 @@ export async function overviewPage({ c, dash, csrf }: PageRequest): Promise<Resp
   return respond(c, dash, 200, page({ title: 'Overview', nav: 'overview', csrf, body }))
 }
 
+const counted = (n: number) => (n >= COUNT_AT_MOST ? `${COUNT_AT_MOST.toLocaleString('en')}+` : String(n))
+
 interface PerMinute {
   /** Start of the first minute shown. */
   start: number
   /** Per source, 60 counts, oldest minute first. */
   bySource: Map<string, number[]>
-  /** Set when the limit was reached: the chart covers only from this time on. */
-  truncatedAt: number | null
 }
 
 async function eventsPerMinute(store: Store, now: number): Promise<PerMinute> {
   const start = Math.floor(now / MINUTE) * MINUTE - 59 * MINUTE
   const bySource = new Map<string, number[]>()
-  let read = 0
-  let beforeSeq: number | undefined
-  let oldest = now
-  for (;;) {
-    const events = await store.listEvents({ since: start, limit: MAX_PAGE_SIZE, ...(beforeSeq === undefined ? {} : { beforeSeq }) })
-    for (const event of events) {
-      let counts = bySource.get(event.source)
-      if (!counts) bySource.set(event.source, (counts = new Array<number>(60).fill(0)))
-      const minute = Math.floor((event.receivedAt - start) / MINUTE)
-      if (minute >= 0 && minute < 60) counts[minute] = (counts[minute] ?? 0) + 1
-      oldest = Math.min(oldest, event.receivedAt)
-    }
-    read += events.length
-    if (events.length < MAX_PAGE_SIZE) return { start, bySource, truncatedAt: null }
-    if (read >= CHART_EVENT_LIMIT) return { start, bySource, truncatedAt: oldest }
-    beforeSeq = events.at(-1)!.seq
+  for (const { source, minute, count } of await store.countEventsPerMinute(start)) {
+    let counts = bySource.get(source)
+    if (!counts) bySource.set(source, (counts = new Array<number>(60).fill(0)))
+    const index = Math.floor((minute - start) / MINUTE)
+    if (index >= 0 && index < 60) counts[index] = count
   }
+  return { start, bySource }
 }
 
-function eventChart({ start, bySource, truncatedAt }: PerMinute): Html {
+function eventChart({ start, bySource }: PerMinute): Html {
   const sources = [...bySource.entries()].map(([source, counts]) => ({ source, counts, total: counts.reduce((a, b) => a + b, 0) })).sort((a, b) => b.total - a.total)
   if (sources.length === 0) return html`<p class="muted">No event in the last hour.</p>`
   // The busiest sources keep a colour of their own; the rest share the last one.
@@ -114,7 +104,6 @@ function eventChart({ start, bySource, truncatedAt }: PerMinute): Html {
     </svg>
     <div class="legend"><span class="muted">peak ${peak}/min · ${total} in the hour · ${when(start)} → now (UTC)</span></div>
     <div class="legend">${series.map((s, i) => html`<span><span class="sw c${i}"></span>${s.source} (${s.total})</span>`)}</div>
-    ${truncatedAt !== null ? html`<p class="muted">More than ${CHART_EVENT_LIMIT} events this hour: the chart counts those since ${when(truncatedAt)}.</p>` : ''}
   </div>`
 }
 

@@ -1,19 +1,22 @@
 /**
  * @module
  * One run's page (`GET /admin/runs/:id`): what it is and where it stands (refreshed by htmx while
- * it is not finished), its replay button, every attempt with its error and stack, the durable
- * steps it finished, its App Builder activations (result and console output), its event's payload
+ * it is not finished), its replay button, every attempt with its error and stack, its log lines
+ * per attempt with a search (`?q=&level=`), the durable steps it finished, its App Builder
+ * activations (result and console output), the outbound calls it made, its event's payload
  * (redacted), and the other runs of that event. `POST /admin/runs/:id/replay` replays it.
  */
 import { html } from 'hono/html'
 import { HttpError } from '../../core/errors.ts'
 import { redactPayload } from '../../core/redact.ts'
 import { TERMINAL_RUN_STATES, type Attempt, type Run } from '../../core/types.ts'
+import { isPayloadRemovedError } from '../../store/retention.ts'
 import type { ActivationRecord, Step } from '../../store/store.ts'
 import { respond, type Dashboard, type PageRequest } from '../access.ts'
 import { csrfField, page } from '../layout.ts'
 import { badge, BASE, duration, eventLink, facts, json, runLink, table, when, type Html } from '../ui.ts'
 import { eventBody, runsOfEvent } from './events.ts'
+import { outboundCallsPanel, runLogsPanel } from './run-activity.ts'
 
 async function loadRun(dash: Dashboard, idParam: string | undefined): Promise<Run> {
   const run = /^\d+$/.test(idParam ?? '') ? await dash.runtime.store.getRun(Number(idParam)) : null
@@ -24,12 +27,14 @@ async function loadRun(dash: Dashboard, idParam: string | undefined): Promise<Ru
 export async function runPage({ c, dash, csrf }: PageRequest): Promise<Response> {
   const { store, project } = dash.runtime
   const run = await loadRun(dash, c.req.param('id'))
-  const [attempts, steps, event, activations, siblings] = await Promise.all([
-    store.listAttempts(run.id),
+  const attempts = await store.listAttempts(run.id)
+  const [steps, event, activations, siblings, logs, outbound] = await Promise.all([
     store.listSteps(run.id),
     store.getEvent(run.source, run.eventId),
     store.listActivations?.({ runId: run.id }) ?? [],
     store.runsForEvent(run.eventSeq),
+    runLogsPanel(store, run, attempts, c.req.query(), dash.redactFields),
+    outboundCallsPanel(store, run),
   ])
   const replays = siblings.filter((r) => r.replayOf === run.id)
   const body = html`
@@ -44,12 +49,10 @@ export async function runPage({ c, dash, csrf }: PageRequest): Promise<Response>
       </form>
     </div>
     <div class="panel"><h2>Attempts</h2>${attemptList(attempts)}</div>
+    ${logs}
     <div class="panel"><h2>Steps</h2>${stepList(dash, steps)}</div>
     ${project.appBuilder || activations.length ? html`<div class="panel"><h2>Activations</h2>${activationList(dash, activations)}</div>` : ''}
-    <div class="panel"><h2>Outbound calls</h2>
-      <p class="muted">Not recorded yet: storehook does not store the calls a run makes through its connections. They are in the
-      log at debug level (<code>LOG_LEVEL=debug</code>, message "outbound call"), and each connection's flow state is on the overview.</p>
-    </div>
+    ${outbound}
     ${event ? eventBody(dash, event) : html`<div class="panel"><p class="notice warn">The event of this run is no longer in the store.</p></div>`}
     <div class="panel"><h2>All runs of this event</h2>${runsOfEvent(siblings)}</div>`
   return respond(c, dash, 200, page({ title: `Run #${run.id}`, nav: 'runs', csrf, body }))
@@ -64,7 +67,15 @@ export async function runStatus({ c, dash }: PageRequest): Promise<Response> {
 
 export async function replayRun({ c, dash }: PageRequest): Promise<Response> {
   const original = await loadRun(dash, c.req.param('id'))
-  const run = await dash.runtime.store.replayRun(original.id)
+  let run: Run
+  try {
+    run = await dash.runtime.store.replayRun(original.id)
+  } catch (error) {
+    if (!isPayloadRemovedError(error)) throw error
+    // htmx swaps only 2xx answers: the refusal goes where the replay's link would have.
+    if (c.req.header('hx-request') === 'true') return respond(c, dash, 200, html`<span class="notice warn">${error.message}</span>`)
+    throw new HttpError(409, error.message)
+  }
   dash.runtime.worker.wake()
   dash.runtime.logger.info({ run: original.id, replay: run.id }, 'dashboard: replayed a run')
   if (c.req.header('hx-request') === 'true') {

@@ -5,8 +5,10 @@
  * keeps running after it (ignoring the signal) is left to finish in the background: its late
  * result is still reported through `late`, so a good answer can warm the last-good cache.
  *
- * What no in-process deadline can stop is synchronous code that never yields (`while (true)`):
- * the event loop itself is blocked. Handlers must be asynchronous for their I/O.
+ * What no deadline on the handler's own thread can stop is synchronous code that never yields
+ * (`while (true)`): that event loop itself is blocked. So handlers run on handler threads by
+ * default (handler-threads.ts) and this deadline runs on the main thread, which stays free to
+ * answer; only `isolation: 'inline'` handlers share its loop.
  */
 
 export type DeadlineOutcome<T> =

@@ -2,7 +2,9 @@
  * @module
  * Answers `POST /external/<name>`: the synchronous half of storehook. For one call, in order:
  * verify the signature (401, nothing run), parse (400), run the handler under its deadline with an
- * AbortSignal, check its answer against the kind's schema, and when it hangs, throws or answers
+ * AbortSignal — on a handler thread (`isolation: 'thread'`, handler-threads.ts), where a handler
+ * that blocks its event loop stalls nothing else and is cut off, or on this thread — check its
+ * answer against the kind's schema, and when it hangs, throws or answers
  * wrongly, answer with the configured fallback instead — the last good answer for the same input,
  * a static answer, or a clean error envelope (≥ 400, 422 by default) — so the platform always gets
  * a well-formed envelope before its timeout. Then, without delaying the answer: the breaker
@@ -16,10 +18,12 @@ import { HttpError, VerificationError, coerceError } from '../../core/errors.ts'
 import { ExternalResourceError, type ExternalReply } from '../../sources/external.ts'
 import type { SourceRequest } from '../../sources/source.ts'
 import type { ExternalCallOutcome, ExternalFallback, Store } from '../../store/store.ts'
+import { inSpan, requestContext } from '../tracing.ts'
 import type { BreakerStatus, BreakerTransition } from './breaker.ts'
 import { runUnderDeadline, type DeadlineOutcome } from './deadline.ts'
 import { inputDigest } from './digest.ts'
-import type { LoadedExternal } from './load.ts'
+import { HandlerThreads } from './handler-threads.ts'
+import { DEFAULT_EXTERNAL_SETTINGS, type ExternalSettings, type Isolation, type LoadedExternal } from './load.ts'
 import { createExternalMetrics, type ExternalMetrics, type ExternalRejectReason } from './metrics.ts'
 import { ExternalCallRecorder, type RecorderOptions } from './recorder.ts'
 
@@ -33,6 +37,18 @@ export interface ExternalAnswer {
 
 type Failure = { outcome: 'timeout' | 'error' | 'invalid'; detail: string }
 
+/** One call as the handler sees it, whichever thread it runs on. */
+interface HandlerCall {
+  input: unknown
+  context: object
+  /** The raw request: a handler thread parses it again (a parsed input cannot cross threads). */
+  request: SourceRequest
+  digest: string
+  /** Epoch ms. */
+  deadline: number
+  logger: Logger
+}
+
 const FAILURE_CODES = { timeout: 'TIMEOUT', error: 'HANDLER_ERROR', invalid: 'INVALID_ANSWER' } as const
 
 export interface ExternalResourcesOptions {
@@ -42,12 +58,22 @@ export interface ExternalResourcesOptions {
   registry: Registry
   connections: Record<string, unknown>
   recorder?: RecorderOptions
+  /**
+   * The project's directory: handler threads load the project from it. Without it every handler
+   * runs inline (resources built in memory, as unit tests do).
+   */
+  projectDir?: string
+  settings?: ExternalSettings
 }
 
 export class ExternalResources {
   readonly #resources = new Map<string, LoadedExternal>()
   readonly #logger: Logger
   readonly #connections: Record<string, unknown>
+  /** Where each resource's handler runs. */
+  readonly #isolation = new Map<string, Isolation>()
+  /** Null when no resource runs on a thread. */
+  readonly #threads: HandlerThreads | null
   readonly metrics: ExternalMetrics
   readonly recorder: ExternalCallRecorder
 
@@ -63,6 +89,30 @@ export class ExternalResources {
       ...options.recorder,
       onDropped: (count) => this.metrics.recordsDropped.inc(count),
     })
+    const settings = options.settings ?? DEFAULT_EXTERNAL_SETTINGS
+    for (const resource of options.resources) {
+      this.#isolation.set(resource.name, options.projectDir ? (resource.isolation ?? settings.isolation) : 'inline')
+    }
+    this.#threads =
+      options.projectDir && [...this.#isolation.values()].includes('thread')
+        ? new HandlerThreads({
+            projectDir: options.projectDir,
+            size: settings.threads,
+            memoryMb: settings.threadMemoryMb,
+            graceMs: settings.graceMs,
+            logger: options.logger,
+            onReplaced: (reason) => this.metrics.threadsReplaced.inc({ reason }),
+          })
+        : null
+  }
+
+  /**
+   * Resolves once the handler threads have loaded the project (at once without threads): serve
+   * after it, or the first calls spend their deadline waiting for a thread to start.
+   * @throws ConfigError when the project cannot be loaded in a thread
+   */
+  ready(): Promise<void> {
+    return this.#threads ? this.#threads.ready() : Promise.resolve()
   }
 
   has(name: string): boolean {
@@ -109,19 +159,11 @@ export class ExternalResources {
     const startedAt = Date.now() - (performance.now() - arrivedAt)
     const msLeft = resource.deadlineMs - (performance.now() - arrivedAt)
 
-    const run = runUnderDeadline(
-      (signal) =>
-        resource.handler(input, {
-          ...context,
-          signal,
-          deadline: startedAt + resource.deadlineMs,
-          resource: name,
-          inputDigest: digest,
-          logger,
-          connections: this.#connections,
-        }),
-      msLeft,
-    )
+    const deadline = startedAt + resource.deadlineMs
+    // A span around the handler, continuing the caller's trace when its request carries one.
+    const span = { parent: requestContext(request.headers), attributes: () => ({ 'storehook.external.resource': name, 'storehook.external.kind': resource.kindName }) }
+    const invoke = (signal: AbortSignal) => inSpan(`external ${name}`, span, () => this.#invoke(resource, { input, context, request, digest, deadline, logger }, signal))
+    const run = runUnderDeadline(invoke, msLeft)
     const result = await run.outcome
 
     let reply: ExternalReply | null = null
@@ -157,9 +199,38 @@ export class ExternalResources {
     return this.#finish(resource, reply!, { startedAt, arrivedAt, digest, outcome, fallback, error: failure?.detail ?? null }, logger)
   }
 
-  /** Each resource's breaker mirror, for the admin API. */
+  /**
+   * The one place a handler is invoked, on its thread or on this one. What it returns or throws
+   * means the same either way: the thread's answer, its ExternalResourceError, its other errors.
+   */
+  #invoke(resource: LoadedExternal, call: HandlerCall, signal: AbortSignal): unknown {
+    if (this.#threads && this.#isolation.get(resource.name) === 'thread') {
+      const { request, deadline, digest: inputDigest } = call
+      return this.#threads.call(request, { resource: resource.name, deadline, deadlineMs: resource.deadlineMs, inputDigest }, signal)
+    }
+    return resource.handler(call.input, {
+      ...call.context,
+      signal,
+      deadline: call.deadline,
+      resource: resource.name,
+      inputDigest: call.digest,
+      logger: call.logger,
+      connections: this.#connections,
+    })
+  }
+
+  /** Each resource's options, where its handler runs and its breaker mirror, for the admin API. */
   status(): Record<string, unknown>[] {
-    return this.list().map((resource) => ({ ...resource.describe(), breaker: resource.breaker ? isoTimes(resource.breaker.status()) : null }))
+    return this.list().map((resource) => ({
+      ...resource.describe(),
+      isolation: this.#isolation.get(resource.name),
+      breaker: resource.breaker ? isoTimes(resource.breaker.status()) : null,
+    }))
+  }
+
+  /** The handler threads (null when every handler runs inline), for the admin API. */
+  threads(): ReturnType<HandlerThreads['status']> | null {
+    return this.#threads?.status() ?? null
   }
 
   /** Forgets a resource's run of failures, after its circuit was reset on the platform. */
@@ -169,9 +240,9 @@ export class ExternalResources {
     return resource !== undefined
   }
 
-  /** Writes the records still queued; call before the store closes. */
-  close(): Promise<void> {
-    return this.recorder.close()
+  /** Ends the handler threads and writes the records still queued; call before the store closes. */
+  async close(): Promise<void> {
+    await Promise.all([this.#threads?.close(), this.recorder.close()])
   }
 
   #digest(resource: LoadedExternal, input: unknown, body: Uint8Array): string {

@@ -3,7 +3,7 @@
  * Checks one external resource's options when the project loads and turns them into what the
  * runtime runs. A mistake is the project author's to fix, so each error names the file, the
  * field and what was expected; secret values never appear in one. The shared options
- * (`deadlineMs`, `fallback`, `breaker`) are checked here; how a call is authenticated is the
+ * (`deadlineMs`, `isolation`, `fallback`, `breaker`) are checked here; how a call is authenticated is the
  * kind's: `secrets` for a kind with a `verifier`, its own options for a kind with a `setup`.
  */
 import { ConfigError } from '../../core/errors.ts'
@@ -22,6 +22,24 @@ export const DEFAULT_FALLBACK_STATUS = 422
 export const DEFAULT_LAST_GOOD = { maxEntries: 10_000, maxAgeMs: 24 * 60 * 60 * 1000 }
 export const DEFAULT_BREAKER = { warnAt: 10, openAbove: 30, counts: 'errors' as const }
 
+/** Where a handler runs: on a handler thread (a blocked event loop can be cut off) or on the main thread. */
+export const ISOLATIONS = ['thread', 'inline'] as const
+export type Isolation = (typeof ISOLATIONS)[number]
+
+/** The project's `external` settings (storehook.config): how handlers are isolated. */
+export interface ExternalSettings {
+  /** For every resource that does not set its own `isolation`. */
+  isolation: Isolation
+  /** Handler threads per process: one blocked thread leaves the others answering. */
+  threads: number
+  /** Each thread's V8 heap cap (old generation): a handler leaking memory ends its thread, not the process. */
+  threadMemoryMb: number
+  /** How long after a deadline a thread whose event loop does not answer has before it is terminated. */
+  graceMs: number
+}
+
+export const DEFAULT_EXTERNAL_SETTINGS: ExternalSettings = { isolation: 'thread', threads: 2, threadMemoryMb: 256, graceMs: 1000 }
+
 /** A resource name is a path under `external/`: letters, digits, `-`, `_`, `.`, and `/` between parts. */
 const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/
 
@@ -37,6 +55,8 @@ export interface LoadedExternal {
   /** Throws VerificationError for a call that is not authentic (not signed with one of the secrets, …). */
   verify: (request: SourceRequest) => void
   deadlineMs: number
+  /** The resource's own `isolation`; null follows the project's `external.isolation`. */
+  isolation: Isolation | null
   fallback: {
     lastGood: LastGoodCache<unknown> | null
     key: ((input: any) => unknown) | null
@@ -66,7 +86,7 @@ export function loadExternal(name: string, file: string, definition: ExternalRes
   const kind = definition.kind
   // A kind with a setup authenticates its own way (and may have no breaker); the others use `secrets`.
   const hasBreaker = kind.setup ? kind.setup.breaker : true
-  const known = [...(kind.setup ? [] : ['secrets']), 'deadlineMs', 'fallback', ...(hasBreaker ? ['breaker'] : []), ...(kind.setup?.options ?? [])]
+  const known = [...(kind.setup ? [] : ['secrets']), 'deadlineMs', 'isolation', 'fallback', ...(hasBreaker ? ['breaker'] : []), ...(kind.setup?.options ?? [])]
   for (const key of Object.keys(options)) if (!known.includes(key)) fail(key, `unknown option; expected one of ${known.join(', ')}`)
   const setup: LoadedKindSetup = kind.setup ? kind.setup.load(options as unknown as Record<string, unknown>, fail) : secretsSetup(kind, options, fail)
 
@@ -75,6 +95,9 @@ export function loadExternal(name: string, file: string, definition: ExternalRes
   if (setup.deadlineBelowMs !== undefined && deadlineMs >= setup.deadlineBelowMs) {
     fail('deadlineMs', `expected less than ${setup.deadlineBelowMs} ms, the platform's own timeout for this call, or the platform gives up before the fallback answers`)
   }
+
+  const isolation = options.isolation ?? null
+  if (isolation !== null && !ISOLATIONS.includes(isolation)) fail('isolation', `expected ${ISOLATIONS.map((i) => `'${i}'`).join(' or ')}`)
 
   const fallback = options.fallback ?? {}
   if (typeof fallback !== 'object' || fallback === null) fail('fallback', 'expected an object: { lastGood?, answer?, error? }')
@@ -117,6 +140,7 @@ export function loadExternal(name: string, file: string, definition: ExternalRes
     handler: definition.handler,
     verify: setup.verify,
     deadlineMs,
+    isolation,
     fallback: {
       lastGood,
       key,

@@ -42,6 +42,12 @@ export function createExternalMetrics(registry: Registry, breakers: () => Iterab
       help: 'Call records not stored because the store fell behind or failed (the answers were sent).',
       registers,
     }),
+    threadsReplaced: new Counter({
+      name: 'storehook_external_threads_replaced_total',
+      help: 'Handler threads replaced, by reason: blocked (terminated after not answering past a deadline) or ended (out of memory, an uncaught error, process.exit).',
+      labelNames: ['reason'],
+      registers,
+    }),
     consecutiveFailures: new Gauge({
       name: 'storehook_external_consecutive_failures',
       help: 'Failures in a row per resource, as the platform\'s circuit breaker counts them (it opens above 30).',

@@ -33,7 +33,7 @@ describe('loading a Commerce webhook: errors name the file and the field', () =>
     ['a private key where the public key goes', { publicKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) }, /publicKey: this is a private key/],
     ['an empty public key', { publicKey: '' }, /publicKey: expected at least one PEM public key/],
     ['an empty bearer token', { bearerToken: '' }, /bearerToken: expected the token/],
-    ['shared secrets (Commerce Layer\'s option)', { secrets: 's', bearerToken: TOKEN }, /secrets: unknown option; expected one of deadlineMs, fallback, publicKey/],
+    ['shared secrets (Commerce Layer\'s option)', { secrets: 's', bearerToken: TOKEN }, /secrets: unknown option; expected one of deadlineMs, isolation, fallback, publicKey/],
     ['a breaker (Commerce has none)', { bearerToken: TOKEN, breaker: { warnAt: 3 } }, /breaker: unknown option/],
     ['a fallback answer besides the policy', { bearerToken: TOKEN, fallback: { answer: [] } }, /fallback\.answer: not for Commerce webhooks: onFailure/],
     ['an unknown policy', { bearerToken: TOKEN, onFailure: 'retry' }, /onFailure: expected 'fail-open' or 'fail-closed'/],

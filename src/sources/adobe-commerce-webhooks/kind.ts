@@ -67,6 +67,8 @@ export interface CommerceWebhookOptions {
    * Adobe's checkout starter kit, 5000 ms for shipping rates, less the same 10 % margin).
    */
   deadlineMs?: number
+  /** Where the handler runs: `thread` (default: a handler blocking its event loop is cut off) or `inline` (the main thread). */
+  isolation?: 'thread' | 'inline'
   /**
    * The hook's hard `timeout` as configured in Commerce, in ms: `deadlineMs` must then be below it
    * (a ConfigError otherwise). 0 (Commerce's default: no limit) is accepted with a warning.

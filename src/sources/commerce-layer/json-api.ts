@@ -13,6 +13,7 @@
  */
 import { MalformedRequestError } from '../../core/errors.ts'
 import { parseJsonBody } from '../../core/json.ts'
+import type { CommerceLayerResources } from './webhook-payloads.ts'
 
 /** One resource, denormalized: id, type, attributes and resolved relationships side by side. */
 export interface Resource {
@@ -49,6 +50,17 @@ interface RawResource {
 }
 
 /**
+ * Parses a document whose resource type storehook knows (`event.payload` of an action consuming
+ * a Commerce Layer webhook topic such as `orders.place`): `.data` is typed as that resource.
+ *
+ * @example
+ * export default onEvent('orders.place', async (event) => {
+ *   const order = commerceLayer.parseJsonApi(event.payload).data // Order
+ *   order.line_items?.map((lineItem) => lineItem.sku_code)
+ * })
+ */
+export function parseJsonApi<Type extends keyof CommerceLayerResources>(body: { data: { type: Type } }): JsonApiDocument<CommerceLayerResources[Type]>
+/**
  * Parses and denormalizes a JSON:API document: the raw body bytes, its text, or already-parsed JSON
  * (a stored webhook event's `payload`).
  *
@@ -59,6 +71,7 @@ interface RawResource {
  * doc.data.sku_code // 'TSHIRT'
  * (doc.data.order as Resource).currency_code // 'EUR'
  */
+export function parseJsonApi<Data extends Resource = Resource>(body: Uint8Array | string | unknown): JsonApiDocument<Data>
 export function parseJsonApi<Data extends Resource = Resource>(body: Uint8Array | string | unknown): JsonApiDocument<Data> {
   const document = toObject(body)
   const data = readResource(document.data, 'data')

@@ -18,15 +18,19 @@ import type { Store } from '../store.ts'
 import { makeClaim } from './claim.ts'
 import { explainOpenError, parsePostgresUrl } from './config.ts'
 import { makeActivations } from './activations.ts'
+import { makeExpunge } from './expunge.ts'
 import { makeExternalCalls } from './external-calls.ts'
 import { makeFinish } from './finish.ts'
 import { GroupCommit } from './group-commit.ts'
 import { makeIngest } from './ingest.ts'
 import { migrate } from './migrations.ts'
+import { makeOutboundCalls } from './outbound-calls.ts'
 import { openPool } from './pool.ts'
 import { RunsAvailableChannel } from './notify.ts'
 import { makeSteps } from './steps.ts'
 import { makeQueries } from './queries.ts'
+import { makeRetention } from './retention.ts'
+import { makeRunLogs } from './run-logs.ts'
 import { makeSlots } from './slots.ts'
 
 export interface PostgresStoreOptions {
@@ -103,6 +107,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...makeQueries(pool, s, schema, commits),
     ...makeExternalCalls(pool, s),
     ...makeActivations(pool, s),
+    ...makeRetention(pool, s, schema),
+    ...makeExpunge(pool, s),
+    ...makeRunLogs(pool, s),
+    ...makeOutboundCalls(pool, s),
     slots: makeSlots(pool, s),
     ...makeSteps(pool, s, schema, commits),
     onRunsAvailable(listener) {

@@ -33,8 +33,8 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
       ON CONFLICT (source, id) DO UPDATE SET duplicate_deliveries = ${s}.events.duplicate_deliveries + 1
       RETURNING seq, duplicate_deliveries),
     created AS (
-      INSERT INTO ${s}.runs (event_seq, action, state, max_attempts, ordering_key, run_at, created_at, updated_at)
-      SELECT event.seq, r.action, 'pending', r.max_attempts, r.ordering_key, COALESCE(r.run_at, $6), $6, $6
+      INSERT INTO ${s}.runs (event_seq, source, event_type, action, state, max_attempts, ordering_key, run_at, created_at, updated_at)
+      SELECT event.seq, $1, $3, r.action, 'pending', r.max_attempts, r.ordering_key, COALESCE(r.run_at, $6), $6, $6
       FROM event, unnest($7::text[], $8::int[], $9::text[], $10::bigint[]) WITH ORDINALITY AS r (action, max_attempts, ordering_key, run_at, n)
       WHERE event.duplicate_deliveries = 0
       ORDER BY r.n
@@ -86,12 +86,12 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
         SET duplicate_deliveries = ${s}.events.duplicate_deliveries + 1 + excluded.duplicate_deliveries
       RETURNING seq, source, id, duplicate_deliveries),
     fresh AS (
-      SELECT i.n, e.seq, e.duplicate_deliveries = i.extra AS inserted
+      SELECT i.n, e.seq, i.source, i.type, e.duplicate_deliveries = i.extra AS inserted
       FROM input i JOIN event e ON e.source = i.source AND e.id = i.id),
     created AS (
-      INSERT INTO ${s}.runs (event_seq, action, state, attempts, max_attempts, ordering_key, run_at,
+      INSERT INTO ${s}.runs (event_seq, source, event_type, action, state, attempts, max_attempts, ordering_key, run_at,
           lease_expires_at, worker_id, created_at, updated_at)
-      SELECT f.seq, r.action, CASE WHEN r.worker_id IS NULL THEN 'pending' ELSE 'running' END,
+      SELECT f.seq, f.source, f.type, r.action, CASE WHEN r.worker_id IS NULL THEN 'pending' ELSE 'running' END,
         CASE WHEN r.worker_id IS NULL THEN 0 ELSE 1 END, r.max_attempts, r.ordering_key,
         COALESCE(r.run_at, $7), r.lease, r.worker_id, $7, $7
       FROM unnest($8::int[], $9::text[], $10::int[], $11::text[], $12::bigint[], $13::text[], $14::bigint[])

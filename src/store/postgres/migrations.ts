@@ -228,6 +228,39 @@ export const migrations: { version: number; sql: (s: string) => string }[] = [
       CREATE INDEX expunges_at ON ${s}.expunges (at);
     `,
   },
+  {
+    version: 7,
+    sql: (s) => /* sql */ `
+      -- The dashboard's filters on a big store: see SQLite's migration 7.
+      CREATE INDEX events_source ON ${s}.events (source, seq);
+      -- Free text in ids (LIKE '%…%') through a trigram index, where pg_trgm can be had: it ships
+      -- with PostgreSQL and is trusted (a database owner may create it). Without it the search
+      -- still works, by scanning the events.
+      DO $$
+      DECLARE trgm_schema name;
+      BEGIN
+        BEGIN
+          CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        EXCEPTION WHEN OTHERS THEN
+          RAISE NOTICE 'pg_trgm is not available (%): searching event ids will scan the events', SQLERRM;
+        END;
+        SELECT n.nspname INTO trgm_schema FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
+          WHERE x.extname = 'pg_trgm';
+        IF trgm_schema IS NOT NULL THEN
+          EXECUTE format('CREATE INDEX events_id_trgm ON %s.events USING gin (id %I.gin_trgm_ops)', '${s}', trgm_schema);
+        END IF;
+      END $$;
+      DROP INDEX ${s}.events_received_at;
+      CREATE INDEX events_received_at ON ${s}.events (received_at, source);
+
+      ALTER TABLE ${s}.runs ADD COLUMN source text NOT NULL DEFAULT '';
+      ALTER TABLE ${s}.runs ADD COLUMN event_type text NOT NULL DEFAULT '';
+      UPDATE ${s}.runs r SET source = e.source, event_type = e.type FROM ${s}.events e WHERE e.seq = r.event_seq;
+      CREATE INDEX runs_source ON ${s}.runs (source, id);
+      CREATE INDEX runs_event_type ON ${s}.runs (event_type, id);
+      CREATE INDEX runs_action ON ${s}.runs (action, id);
+    `,
+  },
 ]
 
 export const LATEST_VERSION = migrations.at(-1)!.version

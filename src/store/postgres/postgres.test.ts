@@ -6,6 +6,8 @@ import pg from 'pg'
 import { usePostgres } from '../../../test/postgres-cluster.ts'
 import { ConfigError } from '../../core/errors.ts'
 import { describeStoreContract } from '../contract.ts'
+import { describeRunLogsContract } from '../contract-run-logs.ts'
+import { describeRetentionContract } from '../contract-retention.ts'
 import { openStore } from '../open.ts'
 import type { IngestItem, Store } from '../store.ts'
 import { parsePostgresUrl } from './config.ts'
@@ -36,7 +38,8 @@ async function withStores<T>(count: number, body: (stores: PostgresStore[], sche
   }
 }
 
-describeStoreContract('postgres', async () => {
+/** A store in a schema of its own, dropped afterwards. */
+const freshStore = async () => {
   const schema = freshSchema()
   const store = await openPostgresStore({ url: server.url, schema })
   return {
@@ -46,7 +49,10 @@ describeStoreContract('postgres', async () => {
       await dropSchema(schema)
     },
   }
-})
+}
+describeStoreContract('postgres', freshStore)
+describeRunLogsContract('postgres', freshStore)
+describeRetentionContract('postgres', freshStore)
 
 const event = (id: string, key: string | null, action = 'act'): IngestItem => ({
   source: 'webhooks',

@@ -6,9 +6,11 @@
  * and NOTIFY other processes that runs are waiting.
  */
 import type { Pool, PoolClient } from 'pg'
-import { RUN_STATES, type Run, type RunState } from '../../core/types.ts'
+import type { Run } from '../../core/types.ts'
+import { countRunsByStateSql, runCounts } from '../run-counts.ts'
 import { pageSize, type EventFilter, type RunFilter } from '../store.ts'
 import type { GroupCommit } from './group-commit.ts'
+import { refuseRemovedPayload } from './retention.ts'
 import { runSelect, toAttempt, toEvent, toRun, type Row } from './rows.ts'
 
 class Where {
@@ -28,13 +30,19 @@ class Where {
   }
 }
 
+/** A LIKE pattern matching text that contains `text` as it is (its `%`, `_` and `\` escaped). */
+function containing(text: string): string {
+  return `%${text.replace(/[\\%_]/g, '\\$&')}%`
+}
+
 function eventWhere(filter: EventFilter): Where {
   const where = new Where()
   if (filter.source !== undefined) where.add('source = ?', filter.source)
   if (filter.type !== undefined) where.add('type = ?', filter.type)
   if (filter.since !== undefined) where.add('received_at >= ?', filter.since)
   if (filter.until !== undefined) where.add('received_at < ?', filter.until)
-  if (filter.idContains) where.add('strpos(id, ?) > 0', filter.idContains)
+  // LIKE, not strpos: the trigram index (migration 7) serves it, and the planner estimates it.
+  if (filter.idContains) where.add(`id LIKE ? ESCAPE '\\'`, containing(filter.idContains))
   if (filter.beforeSeq !== undefined) where.add('seq < ?', filter.beforeSeq)
   return where
 }
@@ -46,11 +54,11 @@ function runWhere(filter: RunFilter): Where {
   else if (filter.state === 'retrying') where.add("r.state = ? AND r.paused_on IS NULL", 'retrying')
   else if (filter.state !== undefined) where.add('r.state = ?', filter.state)
   if (filter.action !== undefined) where.add('r.action = ?', filter.action)
-  if (filter.source !== undefined) where.add('e.source = ?', filter.source)
-  if (filter.type !== undefined) where.add('e.type = ?', filter.type)
+  if (filter.source !== undefined) where.add('r.source = ?', filter.source)
+  if (filter.type !== undefined) where.add('r.event_type = ?', filter.type)
   if (filter.since !== undefined) where.add('r.created_at >= ?', filter.since)
   if (filter.until !== undefined) where.add('r.created_at < ?', filter.until)
-  if (filter.eventIdContains) where.add('strpos(e.id, ?) > 0', filter.eventIdContains)
+  if (filter.eventIdContains) where.add(`e.id LIKE ? ESCAPE '\\'`, containing(filter.eventIdContains))
   if (filter.beforeId !== undefined) where.add('r.id < ?', filter.beforeId)
   return where
 }
@@ -58,11 +66,12 @@ function runWhere(filter: RunFilter): Where {
 export function makeQueries(pool: Pool, s: string, schema: string, commits: GroupCommit) {
   const RUN_SELECT = runSelect(s)
   const selectRunSql = `${RUN_SELECT} WHERE r.id = $1`
+  const countRunsSql = countRunsByStateSql(`${s}.runs`, '$1')
   const selectRunsSql = `${RUN_SELECT} WHERE r.id = ANY($1::bigint[]) ORDER BY r.id`
 
   const insertReplaysSql = /* sql */ `
-    INSERT INTO ${s}.runs (event_seq, action, state, max_attempts, ordering_key, run_at, replay_of, created_at, updated_at)
-    SELECT event_seq, action, 'pending', max_attempts, ordering_key, $2, id, $2, $2
+    INSERT INTO ${s}.runs (event_seq, source, event_type, action, state, max_attempts, ordering_key, run_at, replay_of, created_at, updated_at)
+    SELECT event_seq, source, event_type, action, 'pending', max_attempts, ordering_key, $2, id, $2, $2
     FROM ${s}.runs WHERE id = ANY($1::bigint[])
     ORDER BY id
     RETURNING id`
@@ -105,16 +114,22 @@ export function makeQueries(pool: Pool, s: string, schema: string, commits: Grou
       const { rows } = await pool.query<Row>(`${RUN_SELECT} WHERE r.event_seq = $1 ORDER BY r.id`, [eventSeq])
       return rows.map(toRun)
     },
-    async countRunsByState() {
-      const counts = Object.fromEntries(RUN_STATES.map((state) => [state, 0])) as Record<RunState, number>
-      const { rows } = await pool.query<{ state: RunState; paused: boolean; n: string }>(
-        `SELECT state, paused_on IS NOT NULL AS paused, count(*) AS n FROM ${s}.runs GROUP BY 1, 2`,
+    async countRunsByState(atMost?: number) {
+      const { rows } = await pool.query<{ state: string; n: string }>(countRunsSql, [atMost === undefined ? null : Math.floor(atMost)])
+      return runCounts(rows)
+    },
+    async countEventsPerMinute(since: number) {
+      // Covered by events_received_at (received_at, source).
+      const { rows } = await pool.query<{ source: string; minute: string; n: string }>(
+        `SELECT source, received_at / 60000 * 60000 AS minute, count(*) AS n
+         FROM ${s}.events WHERE received_at >= $1 GROUP BY 1, 2`,
+        [Math.ceil(since)],
       )
-      for (const row of rows) counts[row.paused ? 'paused' : row.state] += Number(row.n)
-      return counts
+      return rows.map((row) => ({ source: row.source, minute: Number(row.minute), count: Number(row.n) }))
     },
     replayRun(runId: number): Promise<Run> {
       return commits.write(async (client, ctx) => {
+        await refuseRemovedPayload(client, s, runId)
         const [run] = await replay(client, [runId])
         if (!run) throw new RangeError(`run ${runId} does not exist`)
         ctx.notify()
@@ -127,8 +142,11 @@ export function makeQueries(pool: Pool, s: string, schema: string, commits: Grou
         // A dead run that was already replayed is skipped, so repeating a bulk replay is harmless.
         const where = runWhere({ ...filter, state: 'dead' })
         where.clauses.push(`NOT EXISTS (SELECT 1 FROM ${s}.runs x WHERE x.replay_of = r.id)`)
+        // Without its payload a run cannot run again; FOR SHARE OF e below keeps retention from
+        // removing it before these replays commit.
+        where.clauses.push('e.payload_removed_at IS NULL')
         const { rows } = await client.query<{ id: string }>(
-          `SELECT r.id FROM ${s}.runs r JOIN ${s}.events e ON e.seq = r.event_seq ${where.sql} ORDER BY r.id`,
+          `SELECT r.id FROM ${s}.runs r JOIN ${s}.events e ON e.seq = r.event_seq ${where.sql} ORDER BY r.id FOR SHARE OF e`,
           where.params,
         )
         const runs = await replay(client, rows.map((r) => Number(r.id)))

@@ -31,7 +31,7 @@ export function statement(schema: string, name: string, text: string) {
 
 /** Selects a run with the event fields a Run carries from `s.runs r`. Append WHERE/ORDER clauses. */
 export const runSelect = (s: string) => /* sql */ `
-  SELECT r.*, e.source AS source, e.id AS event_id, e.type AS event_type
+  SELECT r.*, e.id AS event_id
   FROM ${s}.runs r JOIN ${s}.events e ON e.seq = r.event_seq`
 
 const num = (value: unknown) => Number(value)
@@ -71,6 +71,7 @@ export function toEvent(row: Row): EventWithDeliveries {
     headers: row.headers as StoredEvent['headers'],
     receivedAt: num(row.received_at),
     duplicateDeliveries: num(row.duplicate_deliveries),
+    ...(row.payload_removed_at === null || row.payload_removed_at === undefined ? {} : { payloadRemovedAt: num(row.payload_removed_at) }),
   }
 }
 

@@ -13,13 +13,17 @@ import { DatabaseSync } from 'node:sqlite'
 import type { Store } from '../store.ts'
 import { makeRunLifecycle } from './claim.ts'
 import { makeActivations } from './activations.ts'
+import { makeExpunge } from './expunge.ts'
 import { makeExternalCalls } from './external-calls.ts'
 import { makeFingerprints } from './fingerprints.ts'
 import { GroupCommit } from './group-commit.ts'
 import { makeIngest } from './ingest.ts'
+import { makeOutboundCalls } from './outbound-calls.ts'
+import { makeRunLogs } from './run-logs.ts'
 import { migrations } from './migrations.ts'
 import { makeSteps, makeVersions } from './steps.ts'
 import { makeQueries } from './queries.ts'
+import { makeRetention } from './retention.ts'
 
 export interface SqliteStoreOptions {
   /** File path; its directory is created if missing. */
@@ -66,6 +70,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...makeQueries(db, commits),
     ...makeExternalCalls(db, commits),
     ...makeActivations(db, commits),
+    ...makeRetention(db, commits),
+    ...makeExpunge(db, commits),
+    ...makeRunLogs(db, commits),
+    ...makeOutboundCalls(db, commits),
     async ping() {
       db.prepare('SELECT 1').get()
     },

@@ -19,12 +19,12 @@ export function makeIngest(db: DatabaseSync, commits: GroupCommit) {
     ON CONFLICT (source, id) DO UPDATE SET duplicate_deliveries = duplicate_deliveries + 1
     RETURNING seq, duplicate_deliveries`)
   const insertRun = db.prepare(/* sql */ `
-    INSERT INTO runs (event_seq, action, state, max_attempts, ordering_key, run_at, created_at, updated_at)
-    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)
+    INSERT INTO runs (event_seq, source, event_type, action, state, max_attempts, ordering_key, run_at, created_at, updated_at)
+    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
     RETURNING id`)
   const insertRunningRun = db.prepare(/* sql */ `
-    INSERT INTO runs (event_seq, action, state, attempts, max_attempts, ordering_key, run_at, lease_expires_at, worker_id, created_at, updated_at)
-    VALUES (:seq, :action, 'running', 1, :max_attempts, :ordering_key, :now, :lease, :worker, :now, :now)
+    INSERT INTO runs (event_seq, source, event_type, action, state, attempts, max_attempts, ordering_key, run_at, lease_expires_at, worker_id, created_at, updated_at)
+    VALUES (:seq, :source, :type, :action, 'running', 1, :max_attempts, :ordering_key, :now, :lease, :worker, :now, :now)
     RETURNING id`)
   const insertAttempt = db.prepare(/* sql */ `
     INSERT INTO attempts (run_id, number, worker_id, started_at) VALUES (?, 1, ?, ?)`)
@@ -55,12 +55,14 @@ export function makeIngest(db: DatabaseSync, commits: GroupCommit) {
       const startNow =
         claim !== undefined && left > 0 && runAt <= now && (run.orderingKey === null || !keyBusy.get(run.action, run.orderingKey))
       if (!startNow) {
-        return Number((insertRun.get(row.seq, run.action, run.maxAttempts, run.orderingKey, runAt, now, now) as { id: number }).id)
+        return Number((insertRun.get(row.seq, item.source, event.type, run.action, run.maxAttempts, run.orderingKey, runAt, now, now) as { id: number }).id)
       }
       slotsLeft.set(run.action, left - 1)
       const lease = now + claim.slots[run.action]!.leaseMs
       const { id } = insertRunningRun.get({
         seq: row.seq,
+        source: item.source,
+        type: event.type,
         action: run.action,
         max_attempts: run.maxAttempts,
         ordering_key: run.orderingKey,

@@ -4,9 +4,11 @@
  * WHERE clauses built from fixed fragments; values are always bound, never spliced.
  */
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite'
-import { RUN_STATES, type Run, type RunState } from '../../core/types.ts'
+import type { Run } from '../../core/types.ts'
+import { countRunsByStateSql, runCounts } from '../run-counts.ts'
 import { pageSize, type EventFilter, type RunFilter } from '../store.ts'
 import type { GroupCommit } from './group-commit.ts'
+import { makeReplayGuard } from './retention.ts'
 import { RUN_SELECT, toAttempt, toEvent, toRun, type Row } from './rows.ts'
 
 type Where = { clauses: string[]; params: SQLInputValue[] }
@@ -18,7 +20,8 @@ function eventWhere(filter: EventFilter): Where {
   if (filter.type !== undefined) add('type = ?', filter.type)
   if (filter.since !== undefined) add('received_at >= ?', filter.since)
   if (filter.until !== undefined) add('received_at < ?', filter.until)
-  if (filter.idContains) add(`instr(id, ?) > 0`, filter.idContains)
+  // Through events_id (ids only), not the rows with their payloads.
+  if (filter.idContains) add('seq IN (SELECT seq FROM events WHERE instr(id, ?) > 0)', filter.idContains)
   if (filter.beforeSeq !== undefined) add('seq < ?', filter.beforeSeq)
   return where
 }
@@ -31,11 +34,12 @@ function runWhere(filter: RunFilter): Where {
   else if (filter.state === 'retrying') add("r.state = ? AND r.paused_on IS NULL", 'retrying')
   else if (filter.state !== undefined) add('r.state = ?', filter.state)
   if (filter.action !== undefined) add('r.action = ?', filter.action)
-  if (filter.source !== undefined) add('e.source = ?', filter.source)
-  if (filter.type !== undefined) add('e.type = ?', filter.type)
+  if (filter.source !== undefined) add('r.source = ?', filter.source)
+  if (filter.type !== undefined) add('r.event_type = ?', filter.type)
   if (filter.since !== undefined) add('r.created_at >= ?', filter.since)
   if (filter.until !== undefined) add('r.created_at < ?', filter.until)
-  if (filter.eventIdContains) add('instr(e.id, ?) > 0', filter.eventIdContains)
+  // Through events_id (ids only), not the events' rows with their payloads.
+  if (filter.eventIdContains) add('r.event_seq IN (SELECT seq FROM events WHERE instr(id, ?) > 0)', filter.eventIdContains)
   if (filter.beforeId !== undefined) add('r.id < ?', filter.beforeId)
   return where
 }
@@ -47,15 +51,22 @@ export function makeQueries(db: DatabaseSync, commits: GroupCommit) {
   const selectRun = db.prepare(`${RUN_SELECT} WHERE r.id = ?`)
   const selectAttempts = db.prepare('SELECT * FROM attempts WHERE run_id = ? ORDER BY number')
   const selectRunsForEvent = db.prepare(`${RUN_SELECT} WHERE r.event_seq = ? ORDER BY r.id`)
-  const selectCounts = db.prepare('SELECT state, paused_on IS NOT NULL AS paused, count(*) AS n FROM runs GROUP BY 1, 2')
+  const selectCounts = db.prepare(countRunsByStateSql('runs', ':cap'))
+
+  // Covered by events_received_at (received_at, source).
+  const selectPerMinute = db.prepare(/* sql */ `
+    SELECT source, received_at / 60000 * 60000 AS minute, count(*) AS n
+    FROM events WHERE received_at >= ? GROUP BY 1, 2`)
 
   const insertReplay = db.prepare(/* sql */ `
-    INSERT INTO runs (event_seq, action, state, max_attempts, ordering_key, run_at, replay_of, created_at, updated_at)
-    SELECT event_seq, action, 'pending', max_attempts, ordering_key, :now, id, :now, :now
+    INSERT INTO runs (event_seq, source, event_type, action, state, max_attempts, ordering_key, run_at, replay_of, created_at, updated_at)
+    SELECT event_seq, source, event_type, action, 'pending', max_attempts, ordering_key, :now, id, :now, :now
     FROM runs WHERE id = :id
     RETURNING id`)
 
+  const refuseRemovedPayload = makeReplayGuard(db)
   function replayOne(id: number): Run {
+    refuseRemovedPayload(id)
     const inserted = insertReplay.get({ id, now: Date.now() }) as { id: number } | undefined
     if (!inserted) throw new RangeError(`run ${id} does not exist`)
     return toRun(selectRun.get(inserted.id) as Row)
@@ -86,10 +97,15 @@ export function makeQueries(db: DatabaseSync, commits: GroupCommit) {
     async runsForEvent(eventSeq: number) {
       return (selectRunsForEvent.all(eventSeq) as Row[]).map(toRun)
     },
-    async countRunsByState() {
-      const counts = Object.fromEntries(RUN_STATES.map((state) => [state, 0])) as Record<RunState, number>
-      for (const row of selectCounts.all() as { state: RunState; paused: number; n: number }[]) counts[row.paused ? 'paused' : row.state] += Number(row.n)
-      return counts
+    async countRunsByState(atMost?: number) {
+      return runCounts(selectCounts.all({ cap: atMost === undefined ? -1 : Math.floor(atMost) }) as { state: string; n: number }[])
+    },
+    async countEventsPerMinute(since: number) {
+      return (selectPerMinute.all(since) as { source: string; minute: number; n: number }[]).map((row) => ({
+        source: row.source,
+        minute: Number(row.minute),
+        count: Number(row.n),
+      }))
     },
     replayRun(runId: number): Promise<Run> {
       return commits.write(() => replayOne(runId))
@@ -99,6 +115,8 @@ export function makeQueries(db: DatabaseSync, commits: GroupCommit) {
         // A dead run that was already replayed is skipped, so repeating a bulk replay is harmless.
         const where = runWhere({ ...filter, state: 'dead' })
         where.clauses.push('NOT EXISTS (SELECT 1 FROM runs x WHERE x.replay_of = r.id)')
+        // Without its payload a run cannot run again (retention or an expunge removed it).
+        where.clauses.push('e.payload_removed_at IS NULL')
         const ids = db.prepare(`SELECT r.id FROM runs r JOIN events e ON e.seq = r.event_seq ${whereSql(where)} ORDER BY r.id`)
           .all(...where.params) as { id: number }[]
         return ids.map(({ id }) => replayOne(Number(id)))

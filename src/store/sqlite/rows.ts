@@ -8,7 +8,7 @@ import { storedState, type EventWithDeliveries } from '../store.ts'
 
 /** Selects a run with the event fields a Run carries. Append WHERE/ORDER clauses. */
 export const RUN_SELECT = /* sql */ `
-  SELECT r.*, e.source AS source, e.id AS event_id, e.type AS event_type
+  SELECT r.*, e.id AS event_id
   FROM runs r JOIN events e ON e.seq = r.event_seq`
 
 export type Row = Record<string, unknown>
@@ -46,6 +46,7 @@ export function toEvent(row: Row): EventWithDeliveries {
     headers: JSON.parse(String(row.headers)),
     receivedAt: Number(row.received_at),
     duplicateDeliveries: Number(row.duplicate_deliveries),
+    ...(row.payload_removed_at === null || row.payload_removed_at === undefined ? {} : { payloadRemovedAt: Number(row.payload_removed_at) }),
   }
 }
 

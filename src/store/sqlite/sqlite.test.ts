@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, describe, it } from 'node:test'
 import { describeStoreContract } from '../contract.ts'
+import { describeRunLogsContract } from '../contract-run-logs.ts'
+import { describeRetentionContract } from '../contract-retention.ts'
 import { GroupCommit } from './group-commit.ts'
 import { openSqliteStore } from './index.ts'
 import { openThreadedSqliteStore } from './thread.ts'
@@ -19,10 +21,13 @@ describeStoreContract('sqlite', async () => {
   return { store, cleanup: () => store.close() }
 })
 
-describeStoreContract('sqlite on its own thread', async () => {
+const threadedStore = async () => {
   const store = await openThreadedSqliteStore({ path: freshPath() })
   return { store, cleanup: () => store.close() }
-})
+}
+describeStoreContract('sqlite on its own thread', threadedStore)
+describeRunLogsContract('sqlite on its own thread', threadedStore)
+describeRetentionContract('sqlite on its own thread', threadedStore)
 
 describe('SQLite store on its own thread', () => {
   it('reports an open failure to the opener', async () => {

@@ -35,6 +35,7 @@ const METHODS = [
   'listAttempts',
   'runsForEvent',
   'countRunsByState',
+  'countEventsPerMinute',
   'fingerprintMatches',
   'listSteps',
   'saveStep',
@@ -46,6 +47,14 @@ const METHODS = [
   'recordActivation',
   'getActivation',
   'listActivations',
+  'applyRetention',
+  'searchExpunge',
+  'applyExpunge',
+  'listExpunges',
+  'recordRunLogs',
+  'listRunLogs',
+  'recordOutboundCalls',
+  'listOutboundCalls',
 ] as const satisfies readonly (keyof Store)[]
 
 type Method = (typeof METHODS)[number] | 'close'

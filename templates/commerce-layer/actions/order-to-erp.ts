@@ -4,14 +4,15 @@
 //   from the topic, the order id and its updated_at, so a redelivery is a duplicate, never a new run.
 // - The ERP gets the same Idempotency-Key on every retry and replay; runs of one order execute one
 //   at a time (orderingKey).
-import { commerceLayer, onEvent, type HttpClient, type Order } from 'storehook'
+// - event.payload is typed from the subscription: the webhook's JSON:API document of an order.
+import { commerceLayer, onEvent, type HttpClient } from 'storehook'
 
 export default onEvent(
   { types: 'orders.place', source: 'cl', orderingKey: 'data.id' },
   async (event, { connections, signal, idempotencyKey, logger }) => {
     const erp: HttpClient = connections.erp
-    // The JSON:API document with its `included` resolved: order.line_items, order.customer…
-    const order = commerceLayer.parseJsonApi<Order>(event.payload).data
+    // The JSON:API document with its `included` resolved: an Order, with order.line_items, order.customer…
+    const order = commerceLayer.parseJsonApi(event.payload).data
     await erp.post('orders', {
       json: {
         commerce_layer_id: order.id,

@@ -41,7 +41,18 @@ export interface SendPaymentUpdateOptions {
   timeoutMs?: number
 }
 
-/** Commerce Layer did not take the update: `status` says why (a 4xx will not pass on retry either). */
+/**
+ * Commerce Layer did not take the update: `status` says why (a 4xx will not pass on retry either).
+ *
+ * @example
+ * try {
+ *   await commerceLayer.sendPaymentUpdate({ action_id: 'act_123', success: true }, { url, secret, signal: ctx.signal })
+ * } catch (error) {
+ *   // Retrying cannot make Commerce Layer accept it: dead at once, with the reason.
+ *   if (error instanceof PaymentUpdateError && error.status < 500) throw new PermanentError(error.message, { cause: error })
+ *   throw error
+ * }
+ */
 export class PaymentUpdateError extends Error {
   readonly status: number
   constructor(status: number, body: string) {

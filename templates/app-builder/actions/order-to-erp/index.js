@@ -8,6 +8,11 @@
  * dropped (storehook: kept as a dead run, to replay). So the ERP call is awaited, and its failure
  * thrown: an order is never lost after a 200.
  */
+
+/**
+ * @param {import('storehook').CommerceCloudEvent<import('storehook').CommerceOrderData> & { ERP_URL: string }} params
+ *   the CloudEvent (the order in data.value, with the fields the Commerce subscription lists) and the inputs
+ */
 async function main (params) {
   const order = params.data && params.data.value
   if (!order || !order.increment_id) {
