@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { StoreFactory } from './contract.ts'
+import { storeRunner, type StoreFactory } from './contract.ts'
 import { describeExpungeContract } from './contract-expunge.ts'
 import { isPayloadRemovedError, noneRemoved, RETENTION_COUNTS, type RetentionCounts, type RetentionCursor, type RetentionPolicy } from './retention.ts'
 import type { AttemptEnd, Store } from './store.ts'
@@ -35,14 +35,7 @@ async function pass(store: Store, policy: RetentionPolicy, now: number, batchSiz
 
 export function describeRetentionContract(name: string, makeStore: StoreFactory): void {
   describe(`Store contract: ${name}: retention and expunge`, () => {
-    async function withStore(body: (store: Store) => Promise<void>) {
-      const { store, cleanup } = await makeStore()
-      try {
-        await body(store)
-      } finally {
-        await cleanup()
-      }
-    }
+    const withStore = storeRunner(makeStore)
 
     it('removes exactly what is past its days, in small calls, and nothing of an unfinished run', () =>
       withStore(async (store) => {

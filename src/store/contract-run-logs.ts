@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { StoreFactory } from './contract.ts'
+import { storeRunner, type StoreFactory } from './contract.ts'
 import type { NewOutboundCall, NewRunLogLine, Store } from './store.ts'
 
 const line = (over: Partial<NewRunLogLine> = {}): NewRunLogLine => ({
@@ -40,14 +40,7 @@ const call = (over: Partial<NewOutboundCall> = {}): NewOutboundCall => ({
 
 export function describeRunLogsContract(name: string, makeStore: StoreFactory): void {
   describe(`Store contract: ${name}: run logs and outbound calls`, () => {
-    async function withStore(body: (store: Store) => Promise<void>) {
-      const { store, cleanup } = await makeStore()
-      try {
-        await body(store)
-      } finally {
-        await cleanup()
-      }
-    }
+    const withStore = storeRunner(makeStore)
 
     it("records a run's lines in order and reads them back with their fields parsed", () =>
       withStore(async (store) => {

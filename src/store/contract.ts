@@ -18,6 +18,18 @@ import type { IngestItem, NewRun, Store } from './store.ts'
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>
 
+/** Runs `body` on a fresh store from `makeStore`, cleaned up after, whatever happens. */
+export function storeRunner(makeStore: StoreFactory): (body: (store: Store) => Promise<void>) => Promise<void> {
+  return async (body) => {
+    const { store, cleanup } = await makeStore()
+    try {
+      await body(store)
+    } finally {
+      await cleanup()
+    }
+  }
+}
+
 let counter = 0
 function event(overrides: Partial<InboundEvent> = {}): InboundEvent {
   counter += 1
@@ -42,14 +54,7 @@ const item = (runs: NewRun[], overrides: Partial<InboundEvent> = {}, source = 'w
 
 export function describeStoreContract(name: string, makeStore: StoreFactory): void {
   describe(`Store contract: ${name}`, () => {
-    async function withStore(body: (store: Store) => Promise<void>) {
-      const { store, cleanup } = await makeStore()
-      try {
-        await body(store)
-      } finally {
-        await cleanup()
-      }
-    }
+    const withStore = storeRunner(makeStore)
 
     describeStepsContract(withStore)
     describeActivationsContract(withStore)
