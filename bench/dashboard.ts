@@ -63,7 +63,12 @@ let missed = 0
 try {
   const session = await login(storehook.url, token)
   const someId = `evt_${Math.floor(flags.events / 2)}`
-  const deadRun = (await storehook.runtime.store.listRuns({ state: 'dead', limit: 1 }))[0]!.id
+  const { store } = storehook.runtime
+  const deadRun = (await store.listRuns({ state: 'dead', limit: 1 }))[0]!.id
+  // A filter that matches nothing answers fast for the wrong reason: the seed must give each one rows.
+  for (const filter of [{ state: 'dead', source: 'commerce' }, { type: 'order.created' }, { eventIdContains: someId }] as const) {
+    if ((await store.listRuns({ ...filter, limit: 1 })).length === 0) throw new Error(`the seed left no run for ${JSON.stringify(filter)}`)
+  }
   const pages: [string, string][] = [
     ['overview', '/admin'],
     ['events', '/admin/events'],
@@ -110,35 +115,43 @@ console.log(`${flags.events.toLocaleString('en')} events and runs seeded in ${fm
 console.log(table(rows))
 console.log(`\ntarget: every list page p50 < ${TARGET_MS} ms: ${missed === 0 ? 'PASS' : `MISS (${missed} pages)`}`)
 
-/** Columns shared by both seeds, as SQL over the row number `i` (1-based). */
-function generated(i: string, at: string) {
+/** An event's columns, as SQL over its row number `i` (1-based). */
+function eventColumns(i: string) {
   return {
     source: `CASE ${i} % 3 WHEN 0 THEN 'webhooks' WHEN 1 THEN 'shop' ELSE 'commerce' END`,
     id: `'evt_' || ${i}`,
     type: `CASE ${i} % 4 WHEN 0 THEN 'order.created' WHEN 1 THEN 'order.updated' WHEN 2 THEN 'payment.captured' ELSE 'shipment.created' END`,
-    state: `CASE WHEN ${i} % 500 = 0 THEN 'dead' ELSE 'succeeded' END`,
-    error: `CASE WHEN ${i} % 500 = 0 THEN 'ERP answered 422: customer group unknown' END`,
-    at,
   }
+}
+
+/**
+ * One run per event (one in 500 dead), carrying its event's source and type as ingest writes
+ * them, and its one attempt. `t` names a table as the store does.
+ */
+function runsAndAttempts(t: (table: string) => string): string[] {
+  const dead = 'seq % 500 = 0'
+  return [
+    /* sql */ `INSERT INTO ${t('runs')} (event_seq, source, event_type, action, state, attempts, max_attempts, run_at, last_error, created_at, updated_at)
+      SELECT seq, source, type, 'forward-order', CASE WHEN ${dead} THEN 'dead' ELSE 'succeeded' END, 1, 5, received_at,
+        CASE WHEN ${dead} THEN 'ERP answered 422: customer group unknown' END, received_at, received_at + 40
+      FROM ${t('events')}`,
+    /* sql */ `INSERT INTO ${t('attempts')} (run_id, number, worker_id, started_at, ended_at, outcome, error_message)
+      SELECT id, 1, 'bench', created_at, updated_at, CASE state WHEN 'dead' THEN 'dead' ELSE 'succeeded' END, last_error FROM ${t('runs')}`,
+  ]
 }
 
 function seedSqlite(path: string): void {
   const db = new DatabaseSync(path)
-  const g = generated('i', `${start} + i * ${step}`)
+  const e = eventColumns('i')
   db.exec('BEGIN')
   db.exec(/* sql */ `
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${flags.events})
     INSERT INTO events (source, id, type, payload, headers, received_at)
-    SELECT ${g.source}, ${g.id}, ${g.type},
-      json_object('id', ${g.id}, 'data', json_object('increment_id', printf('%09d', i), 'grand_total', i % 1000, 'customer_email', 'c' || (i % 5000) || '@example.com')),
-      '{}', ${g.at}
-    FROM n;
-    INSERT INTO runs (event_seq, action, state, attempts, max_attempts, run_at, last_error, created_at, updated_at)
-    SELECT seq, 'forward-order', ${generated('seq', '').state}, 1, 5, received_at, ${generated('seq', '').error}, received_at, received_at + 40
-    FROM events;
-    INSERT INTO attempts (run_id, number, worker_id, started_at, ended_at, outcome, error_message)
-    SELECT id, 1, 'bench', created_at, updated_at, CASE state WHEN 'dead' THEN 'dead' ELSE 'succeeded' END, last_error FROM runs;
-  `)
+    SELECT ${e.source}, ${e.id}, ${e.type},
+      json_object('id', ${e.id}, 'data', json_object('increment_id', printf('%09d', i), 'grand_total', i % 1000, 'customer_email', 'c' || (i % 5000) || '@example.com')),
+      '{}', ${start} + i * ${step}
+    FROM n`)
+  for (const sql of runsAndAttempts((table) => table)) db.exec(sql)
   db.exec('COMMIT')
   db.exec('ANALYZE')
   db.close()
@@ -146,23 +159,16 @@ function seedSqlite(path: string): void {
 
 async function seedPostgres(url: string): Promise<void> {
   const pool = await pgPool(url)
-  const schema = new URL(url).searchParams.get('schema')!
-  const s = `"${schema}"`
-  const g = generated('i', `${start}::bigint + i * ${step}`)
+  const s = `"${new URL(url).searchParams.get('schema')!}"`
+  const e = eventColumns('i')
   try {
     await pool.query(/* sql */ `
       INSERT INTO ${s}.events (source, id, type, payload, headers, received_at)
-      SELECT ${g.source}, ${g.id}, ${g.type},
-        json_build_object('id', ${g.id}, 'data', json_build_object('increment_id', lpad(i::text, 9, '0'), 'grand_total', i % 1000, 'customer_email', 'c' || (i % 5000) || '@example.com')),
-        '{}', ${g.at}
+      SELECT ${e.source}, ${e.id}, ${e.type},
+        json_build_object('id', ${e.id}, 'data', json_build_object('increment_id', lpad(i::text, 9, '0'), 'grand_total', i % 1000, 'customer_email', 'c' || (i % 5000) || '@example.com')),
+        '{}', ${start}::bigint + i * ${step}
       FROM generate_series(1::bigint, ${flags.events}) AS i`)
-    await pool.query(/* sql */ `
-      INSERT INTO ${s}.runs (event_seq, action, state, attempts, max_attempts, run_at, last_error, created_at, updated_at)
-      SELECT seq, 'forward-order', ${generated('seq', '').state}, 1, 5, received_at, ${generated('seq', '').error}, received_at, received_at + 40
-      FROM ${s}.events`)
-    await pool.query(/* sql */ `
-      INSERT INTO ${s}.attempts (run_id, number, worker_id, started_at, ended_at, outcome, error_message)
-      SELECT id, 1, 'bench', created_at, updated_at, CASE state WHEN 'dead' THEN 'dead' ELSE 'succeeded' END, last_error FROM ${s}.runs`)
+    for (const sql of runsAndAttempts((table) => `${s}.${table}`)) await pool.query(sql)
     // What autovacuum does to a table that has settled: statistics, and the visibility map that
     // lets counts read the indexes only.
     await pool.query(`VACUUM ANALYZE ${s}.events, ${s}.runs, ${s}.attempts`)

@@ -35,7 +35,7 @@ export function adminAuth(token: string | undefined, guesses = new TokenGuesses(
 }
 
 /** 429 with `Retry-After`, for an address that sent too many wrong admin tokens. */
-export function tooManyGuesses(c: Parameters<MiddlewareHandler>[0], waitMs: number): Response {
+function tooManyGuesses(c: Parameters<MiddlewareHandler>[0], waitMs: number): Response {
   const seconds = Math.ceil(waitMs / 1000)
   return c.json({ error: `too many wrong admin tokens from this address; try again in ${seconds} s` }, 429, { 'retry-after': String(seconds) })
 }

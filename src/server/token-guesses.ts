@@ -2,9 +2,9 @@
  * @module
  * Slows down guessing the admin token. Every wrong `STOREHOOK_ADMIN_TOKEN` (a bearer on the admin
  * API, a dashboard login; a request with no token at all is no guess) counts against the address
- * it came from; past `maxFailures` within
- * `windowMs`, that address is refused every token check — right or wrong, or the limit would only
- * tell a guesser when to look closer — until its oldest failure leaves the window.
+ * it came from; past `maxFailures` within `windowMs`, that address is refused every token check —
+ * right or wrong, or the limit would only tell a guesser when to look closer — until its oldest
+ * failure leaves the window.
  *
  * The address is the TCP peer's. Behind a reverse proxy every client shares the proxy's address,
  * so a guesser there locks everyone out for a window: that is the intended trade (refusing is
@@ -25,10 +25,11 @@ const MAX_ADDRESSES = 10_000
 
 /**
  * @example
- * const guesses = new TokenGuesses()
- * const wait = guesses.refusedFor(address, Date.now())
- * if (wait > 0) throw new HttpError(429, 'too many wrong admin tokens', { 'retry-after': String(Math.ceil(wait / 1000)) })
- * if (!tokenMatches(given, token)) guesses.failed(address, Date.now())
+ * const guesses = new TokenGuesses({ maxFailures: 3 })
+ * guesses.failed('203.0.113.7', Date.now()) // three wrong tokens from one address…
+ * guesses.failed('203.0.113.7', Date.now())
+ * guesses.failed('203.0.113.7', Date.now())
+ * guesses.refusedFor('203.0.113.7', Date.now()) // …and it waits: 600000 ms (answer 429 + Retry-After)
  */
 export class TokenGuesses {
   readonly #limits: TokenGuessLimits
