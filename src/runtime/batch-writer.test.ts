@@ -47,4 +47,26 @@ describe('BatchWriter', () => {
     assert.deepEqual(written, [4])
     assert.deepEqual(lines.map((l) => l.msg), ['dropped 3 numbers: the store fell behind', 'could not record numbers; they are lost (nothing else is)'])
   })
+
+  it('writes a full batch waiting behind a write at once, not an interval later', async () => {
+    const batches: number[][] = []
+    let release!: () => void
+    let firstStarted!: () => void
+    const started = new Promise<void>((resolve) => (firstStarted = resolve))
+    const writer = new BatchWriter<number>(async (batch) => {
+      batches.push(batch)
+      if (batches.length === 1) {
+        firstStarted()
+        await new Promise<void>((resolve) => (release = resolve))
+      }
+    }, capture().logger, 'numbers', { flushIntervalMs: 500, maxBatch: 2 })
+    writer.push(1)
+    await started
+    for (const n of [2, 3, 4]) writer.push(n)
+    release()
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(batches, [[1], [2, 3]], 'the second batch went as soon as the first was written')
+    await writer.close()
+    assert.deepEqual(batches, [[1], [2, 3], [4]])
+  })
 })

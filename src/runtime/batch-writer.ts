@@ -103,7 +103,10 @@ export class BatchWriter<T> {
       })
       .finally(() => {
         this.#writing = null
-        if (this.#queue.length > 0) this.#schedule()
+        // A full batch waiting goes at once: waiting the interval again would cap the rate at one
+        // batch per interval, and a busy run log would then drop lines.
+        if (this.#queue.length >= this.#maxBatch) this.#flush()
+        else if (this.#queue.length > 0) this.#schedule()
       })
   }
 }

@@ -72,6 +72,8 @@ describe('run log filters', () => {
       limit: 1000,
     })
     assert.deepEqual(runLogFilter(7, { q: '', level: '' }), { runId: 7, limit: 1000 })
+    // 0 is the store's default page size, so a full page of it still links to the next one.
+    assert.deepEqual(runLogFilter(7, { limit: '0' }), { runId: 7, limit: 50 })
     for (const [query, message] of [[{ level: 'loud' }, /^level: expected one of trace, debug/], [{ attempt: '-1' }, /^attempt: expected a non-negative integer/], [{ after: '1e3' }, /^after:/]] as const) {
       assert.throws(() => runLogFilter(7, query), (error: unknown) => error instanceof HttpError && error.status === 400 && message.test(error.message))
     }

@@ -7,7 +7,7 @@
  */
 import { HttpError } from '../core/errors.ts'
 import { redactPayload } from '../core/redact.ts'
-import { MAX_PAGE_SIZE, type NewRunLogLine, type RunLogFilter } from '../store/store.ts'
+import { MAX_PAGE_SIZE, pageSize, type NewRunLogLine, type RunLogFilter } from '../store/store.ts'
 import { redactText } from './redact-text.ts'
 
 export interface RunLogLimits {
@@ -60,7 +60,8 @@ export function runLogFilter(runId: number, query: Record<string, string | undef
     const value = query[key]
     if (value === undefined || value === '') continue
     if (!/^\d{1,15}$/.test(value)) throw new HttpError(400, `${key}: expected a non-negative integer`)
-    filter[field] = field === 'limit' ? Math.min(Number(value), MAX_PAGE_SIZE) : Number(value)
+    // The store's own rule for the page size (0 means its default), so a full page is recognised.
+    filter[field] = field === 'limit' ? pageSize(Number(value)) : Number(value)
   }
   return filter
 }

@@ -30,6 +30,8 @@ export async function runLogsPanel(store: Store, run: Run, attempts: Attempt[], 
   const numbers = [...new Set([...attempts.map((a) => a.number), ...lines.map((l) => l.attempt)])].sort((a, b) => a - b)
   const groups = numbers.map((n) => ({ attempt: n, lines: lines.filter((l) => l.attempt === n) })).filter((g) => !searching || g.lines.length > 0)
   const more = lines.length === filter.limit ? lines.at(-1)!.seq : null
+  // With a page cut short, attempts after its last line have their lines on the next page.
+  const continuesAfter = more !== null ? lines.at(-1)!.attempt : Number.POSITIVE_INFINITY
   return html`<div class="panel" id="run-logs">
     <h2>Logs</h2>
     <form class="filters" method="get" action="${path}#run-logs" role="search"
@@ -44,7 +46,9 @@ export async function runLogsPanel(store: Store, run: Run, attempts: Attempt[], 
       ? html`<p class="muted">${searching ? 'No line matches this search.' : 'No attempt yet.'}</p>`
       : groups.map((g, i) => html`<details ${i === groups.length - 1 || searching ? 'open' : ''}>
           <summary>Attempt ${g.attempt}: ${g.lines.length} ${g.lines.length === 1 ? 'line' : 'lines'}${searching ? ' matching' : ''}</summary>
-          ${g.lines.length ? html`<pre class="log">${g.lines.map((line) => logLine(line, redactFields))}</pre>` : html`<p class="muted">Nothing written through <code>ctx.logger</code> or the console.</p>`}
+          ${g.lines.length ? html`<pre class="log">${g.lines.map((line) => logLine(line, redactFields))}</pre>` : g.attempt > continuesAfter
+              ? html`<p class="muted">Its lines come after those shown: see “More lines” below.</p>`
+              : html`<p class="muted">Nothing written through <code>ctx.logger</code> or the console.</p>`}
         </details>`)}
     ${more !== null ? html`<p><a rel="next" href="${path}${query({ q: params.q, level: params.level, after: more })}#run-logs">More lines »</a></p>` : ''}
   </div>`
