@@ -16,9 +16,11 @@ import { ConfigError } from '../core/errors.ts'
 import { EXPUNGE_TABLES, type ExpungeRecord } from '../store/expunge-plan.ts'
 import { expunge, type ExpungeReport } from '../store/expunge-run.ts'
 import { normalizeSubject, subjectDigest, type ExpungeSubject } from '../store/expunge-subject.ts'
-import { openStore } from '../store/open.ts'
+import { sqlitePathOf } from '../store/open.ts'
+import { redact } from '../store/postgres/config.ts'
 import { MAX_PAGE_SIZE, type Store } from '../store/store.ts'
 import { printJson, startProgress, withExamples } from './options.ts'
+import { usingStore } from './runs.ts'
 
 interface ExpungeCommandOptions {
   project: string
@@ -100,22 +102,15 @@ async function confirm(subject: ExpungeSubject, options: ExpungeCommandOptions):
   if (!process.stdin.isTTY) {
     throw new ConfigError('expunge: removing data needs a confirmation; pass --yes (or --dry-run to see what would go)')
   }
-  const where = options.db ?? `sqlite:${resolve(options.project, '.storehook/storehook.db')}`
+  // The store openStore will open: the project's default file for an empty or missing --db.
+  const file = sqlitePathOf(options.db, resolve(options.project))
+  const where = file === null ? redact(options.db!) : `sqlite:${file}`
   const prompt = createInterface({ input: process.stdin, output: process.stderr })
   try {
-    const answer = await prompt.question(`Remove every stored mention of this ${subject.kind === 'customer-email' ? 'customer email' : 'order id'} from ${where.replace(/\/\/[^@/]*@/, '//…@')}? This cannot be undone. [y/N] `)
+    const answer = await prompt.question(`Remove every stored mention of this ${subject.kind === 'customer-email' ? 'customer email' : 'order id'} from ${where}? This cannot be undone. [y/N] `)
     if (!/^y(es)?$/i.test(answer.trim())) throw new ConfigError('expunge: not confirmed; nothing was changed')
   } finally {
     prompt.close()
-  }
-}
-
-async function usingStore(options: ExpungeCommandOptions, body: (store: Store) => Promise<void>): Promise<void> {
-  const store = await openStore(options.db, { projectDir: resolve(options.project) })
-  try {
-    await body(store)
-  } finally {
-    await store.close()
   }
 }
 

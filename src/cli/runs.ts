@@ -13,7 +13,7 @@ import { isPayloadRemovedError } from '../store/retention.ts'
 import { MAX_PAGE_SIZE, type RunFilter, type Store } from '../store/store.ts'
 import { printJson as print, startProgress, withExamples } from './options.ts'
 
-interface StoreOptions {
+export interface StoreOptions {
   project: string
   db?: string
   json?: boolean
@@ -113,7 +113,14 @@ export function registerRunsCommands(program: Command): void {
     )
 }
 
-async function usingStore(options: StoreOptions, body: (store: Store) => Promise<void>): Promise<void> {
+/**
+ * Opens the store the options name, runs `body`, closes it; a mistake of the user's (no such run,
+ * a payload already removed) becomes a ConfigError (exit 1).
+ *
+ * @example
+ * await usingStore({ project: '.', db: undefined }, async (store) => console.log(await store.countRunsByState()))
+ */
+export async function usingStore(options: StoreOptions, body: (store: Store) => Promise<void>): Promise<void> {
   const store = await openStore(options.db, { projectDir: resolve(options.project) })
   try {
     await body(store)

@@ -96,8 +96,7 @@ export interface ExpungeSearchResult {
 }
 
 /** Who asked: the audit record keeps it. */
-export const EXPUNGE_REQUESTERS = ['cli', 'admin-api', 'dashboard'] as const
-export type ExpungeRequester = (typeof EXPUNGE_REQUESTERS)[number]
+export type ExpungeRequester = 'cli' | 'admin-api'
 
 export interface ExpungeApplyRequest {
   subject: ExpungeSubject

@@ -14,7 +14,7 @@
  *   learns its own outcome.
  */
 import type { SlotBackend } from '../core/slots.ts'
-import type { Attempt, InboundEvent, Run, RunState, StoredEvent } from '../core/types.ts'
+import { RUN_STATES, TERMINAL_RUN_STATES, type Attempt, type InboundEvent, type Run, type RunState, type StoredEvent } from '../core/types.ts'
 import type { ExpungeApplyRequest, ExpungeFilter, ExpungeRecord, ExpungeSearchRequest, ExpungeSearchResult } from './expunge-plan.ts'
 import type { RetentionBatch, RetentionRequest } from './retention.ts'
 
@@ -506,6 +506,13 @@ export interface Store {
  * with `paused_on` set; {@link storedState} reports it as `paused`.
  */
 export const PAUSED_RUN_AT = 8_640_000_000_000_000
+
+/**
+ * The stored states of a run that is not finished (a paused run is stored as `retrying`), and the
+ * same as an SQL list: `state IN ${UNFINISHED_STATES_SQL}`.
+ */
+export const UNFINISHED_STATES: ReadonlySet<string> = new Set(RUN_STATES.filter((state) => state !== 'paused' && !TERMINAL_RUN_STATES.includes(state)))
+export const UNFINISHED_STATES_SQL = `(${[...UNFINISHED_STATES].map((state) => `'${state}'`).join(', ')})`
 
 /** A run's state as reported, from its stored state and `paused_on`. */
 export function storedState(state: RunState, pausedOn: unknown): RunState {

@@ -26,7 +26,7 @@ import {
   type ExpungeTableSpec,
 } from '../expunge-plan.ts'
 import { subjectDigest, SubjectMatcher } from '../expunge-subject.ts'
-import { pageSize } from '../store.ts'
+import { pageSize, UNFINISHED_STATES, UNFINISHED_STATES_SQL } from '../store.ts'
 import { inTransaction } from './pool.ts'
 import type { Row } from './rows.ts'
 
@@ -65,7 +65,7 @@ export function makeExpunge(pool: Pool, s: string) {
         source: String(row.source),
         id: String(row.id),
         runIds: runs.rows.map((r) => Number(r.id)),
-        unfinishedRunIds: runs.rows.filter((r) => ['pending', 'running', 'retrying'].includes(r.state)).map((r) => Number(r.id)),
+        unfinishedRunIds: runs.rows.filter((r) => UNFINISHED_STATES.has(r.state)).map((r) => Number(r.id)),
       })
     }
     return { events, changes: [], next: range.through >= range.last ? null : range.through, last: range.last }
@@ -94,7 +94,7 @@ export function makeExpunge(pool: Pool, s: string) {
     await client.query(`SELECT seq FROM ${s}.events WHERE seq = ANY($1::bigint[]) ORDER BY seq FOR UPDATE`, [seqs])
     const ended = await client.query<{ id: string }>(
       `UPDATE ${s}.runs SET state = 'dead', lease_expires_at = NULL, worker_id = NULL, paused_on = NULL, last_error = $2, updated_at = $3
-       WHERE event_seq = ANY($1::bigint[]) AND state IN ('pending', 'running', 'retrying') RETURNING id`,
+       WHERE event_seq = ANY($1::bigint[]) AND state IN ${UNFINISHED_STATES_SQL} RETURNING id`,
       [seqs, ENDED_BY_EXPUNGE, now],
     )
     const endedRuns = ended.rows.map((r) => Number(r.id)).sort((a, b) => a - b)

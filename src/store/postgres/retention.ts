@@ -28,9 +28,9 @@ import {
   type RetentionRequest,
   type RetentionTask,
 } from '../retention.ts'
+import { UNFINISHED_STATES_SQL } from '../store.ts'
 import { inTransaction } from './pool.ts'
 
-const UNFINISHED = `('pending', 'running', 'retrying')`
 /** The tables of a run's records, deleted before the runs, and what each counts as. */
 const OF_RUNS = [['steps', 'steps'], ['attempts', 'attempts'], ['run_logs', 'runLogs'], ['outbound_calls', 'outboundCalls'], ['activations', 'activations']] as const
 
@@ -41,7 +41,7 @@ interface Examined {
 
 /** `s` is the quoted schema name. */
 export function makeRetention(pool: Pool, s: string, schema: string) {
-  const ofUnfinishedRun = (alias: string) => `EXISTS (SELECT 1 FROM ${s}.runs u WHERE u.id = ${alias}.run_id AND u.state IN ${UNFINISHED})`
+  const ofUnfinishedRun = (alias: string) => `EXISTS (SELECT 1 FROM ${s}.runs u WHERE u.id = ${alias}.run_id AND u.state IN ${UNFINISHED_STATES_SQL})`
   const count = async (client: PoolClient, sql: string, params: unknown[]) => (await client.query(sql, params)).rowCount ?? 0
   const newest = async (client: PoolClient, table: string, key: string, time: string, cutoff: number) => {
     const { rows } = await client.query<{ k: string }>(`SELECT ${key} AS k FROM ${s}.${table} WHERE ${time} < $1 ORDER BY ${time} DESC LIMIT 1`, [cutoff])
@@ -50,7 +50,7 @@ export function makeRetention(pool: Pool, s: string, schema: string) {
 
   const eventFacts = /* sql */ `
     SELECT e.seq, e.received_at, e.payload_removed_at IS NOT NULL AS removed,
-      EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.event_seq = e.seq AND r.state IN ${UNFINISHED}) AS unfinished,
+      EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.event_seq = e.seq AND r.state IN ${UNFINISHED_STATES_SQL}) AS unfinished,
       (SELECT max(r.updated_at) FROM ${s}.runs r WHERE r.event_seq = e.seq) AS last_update
     FROM ${s}.events e`
   type EventRow = { seq: string; received_at: string; removed: boolean; unfinished: boolean; last_update: string | null }

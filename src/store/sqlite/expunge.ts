@@ -25,7 +25,7 @@ import {
   type ExpungeTableSpec,
 } from '../expunge-plan.ts'
 import { subjectDigest, SubjectMatcher } from '../expunge-subject.ts'
-import { pageSize } from '../store.ts'
+import { pageSize, UNFINISHED_STATES, UNFINISHED_STATES_SQL } from '../store.ts'
 import type { GroupCommit } from './group-commit.ts'
 import type { Row } from './rows.ts'
 
@@ -61,7 +61,7 @@ export function makeExpunge(db: DatabaseSync, commits: GroupCommit) {
         source: String(row.source),
         id: String(row.id),
         runIds: runs.map((r) => Number(r.id)),
-        unfinishedRunIds: runs.filter((r) => ['pending', 'running', 'retrying'].includes(r.state)).map((r) => Number(r.id)),
+        unfinishedRunIds: runs.filter((r) => UNFINISHED_STATES.has(r.state)).map((r) => Number(r.id)),
       })
     }
     return { events, changes: [], next: range.through >= range.last ? null : range.through, last: range.last }
@@ -83,7 +83,7 @@ export function makeExpunge(db: DatabaseSync, commits: GroupCommit) {
 
   const endRuns = db.prepare(/* sql */ `
     UPDATE runs SET state = 'dead', lease_expires_at = NULL, worker_id = NULL, paused_on = NULL, last_error = ?, updated_at = ?
-    WHERE event_seq ${inList} AND state IN ('pending', 'running', 'retrying') RETURNING id`)
+    WHERE event_seq ${inList} AND state IN ${UNFINISHED_STATES_SQL} RETURNING id`)
   const closeAttempts = db.prepare(/* sql */ `
     UPDATE attempts SET ended_at = ?, outcome = 'dead', error_message = ?, error_stack = NULL
     WHERE run_id ${inList} AND ended_at IS NULL`)

@@ -66,7 +66,6 @@ export function makeQueries(db: DatabaseSync, commits: GroupCommit) {
 
   const refuseRemovedPayload = makeReplayGuard(db)
   function replayOne(id: number): Run {
-    refuseRemovedPayload(id)
     const inserted = insertReplay.get({ id, now: Date.now() }) as { id: number } | undefined
     if (!inserted) throw new RangeError(`run ${id} does not exist`)
     return toRun(selectRun.get(inserted.id) as Row)
@@ -108,7 +107,10 @@ export function makeQueries(db: DatabaseSync, commits: GroupCommit) {
       }))
     },
     replayRun(runId: number): Promise<Run> {
-      return commits.write(() => replayOne(runId))
+      return commits.write(() => {
+        refuseRemovedPayload(runId)
+        return replayOne(runId)
+      })
     },
     replayDeadRuns(filter: Omit<RunFilter, 'state' | 'beforeId' | 'limit'>): Promise<Run[]> {
       return commits.write(() => {

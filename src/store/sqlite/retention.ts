@@ -23,11 +23,11 @@ import {
   type RetentionRequest,
   type RetentionTask,
 } from '../retention.ts'
+import { UNFINISHED_STATES_SQL } from '../store.ts'
 import type { GroupCommit } from './group-commit.ts'
 
-const UNFINISHED = `('pending', 'running', 'retrying')`
 /** True for a row whose run is still unfinished (`alias.run_id`). */
-const ofUnfinishedRun = (alias: string) => `EXISTS (SELECT 1 FROM runs u WHERE u.id = ${alias}.run_id AND u.state IN ${UNFINISHED})`
+const ofUnfinishedRun = (alias: string) => `EXISTS (SELECT 1 FROM runs u WHERE u.id = ${alias}.run_id AND u.state IN ${UNFINISHED_STATES_SQL})`
 
 interface Examined {
   /** Rows examined, and the key of the last one. */
@@ -44,7 +44,7 @@ export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
   const newestEvent = db.prepare('SELECT seq FROM events WHERE received_at < ? ORDER BY received_at DESC LIMIT 1')
   const examineEvents = db.prepare(/* sql */ `
     SELECT e.seq, e.received_at, e.payload_removed_at IS NOT NULL AS removed,
-      EXISTS (SELECT 1 FROM runs r WHERE r.event_seq = e.seq AND r.state IN ${UNFINISHED}) AS unfinished,
+      EXISTS (SELECT 1 FROM runs r WHERE r.event_seq = e.seq AND r.state IN ${UNFINISHED_STATES_SQL}) AS unfinished,
       (SELECT max(r.updated_at) FROM runs r WHERE r.event_seq = e.seq) AS last_update
     FROM events e WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`)
   const runsOfEvents = `SELECT id FROM runs WHERE event_seq IN (SELECT value FROM json_each(?))`
