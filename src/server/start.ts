@@ -82,11 +82,13 @@ export async function startStorehook(options: StartOptions = {}): Promise<Runnin
   flow.useBackend(store.slots)
   flow.onChange((connection, state) => logger[state === 'closed' ? 'info' : 'warn']({ connection, breaker: state }, `connection breaker ${state}`))
   const runtime = new Runtime({ project, store, logger, flow, ...(options.workerId ? { workerId: options.workerId } : {}) })
-  // External handlers' threads load the project too: serve once a call need not wait for them.
-  await runtime.external.ready().catch(async (error: unknown) => {
+  // Nothing else will close what a runtime that never started holds: its threads and its store.
+  const abandon = async (error: unknown): Promise<never> => {
     await Promise.all([runtime.external.close(), runtime.project.appBuilder?.close(), store.close()])
     throw error
-  })
+  }
+  // External handlers' threads load the project too: serve once a call need not wait for them.
+  await runtime.external.ready().catch(abandon)
   runtime.metrics.watchFlow(flow)
   const app = createApp(runtime, {
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
@@ -105,11 +107,7 @@ export async function startStorehook(options: StartOptions = {}): Promise<Runnin
     const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: host, serverOptions }, () => resolve(s))
     s.once('error', reject)
     s.on('clientError', (error: Error & { code?: string }, socket: Duplex) => answerClientError(error, socket, limits))
-  }).catch(async (error: unknown) => {
-    // Nothing else will close the store of a runtime that never started.
-    await store.close()
-    throw error
-  })
+  }).catch(abandon)
   runtime.start()
   const { port } = server.address() as AddressInfo
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`

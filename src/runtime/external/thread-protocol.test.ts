@@ -22,7 +22,11 @@ describe('errors across the thread boundary', () => {
 
   it('a thrown non-Error becomes an Error saying what was thrown', () => {
     assert.equal(receiveError(across(sendError('just a string'))).message, 'just a string')
-    assert.equal(receiveError(across(sendError({ code: 42 }))).message, 'non-Error thrown: [object Object]')
+    assert.equal(receiveError(across(sendError({ code: 42 }))).message, 'non-Error thrown: {"code":42}')
+    // A revoked Proxy answers every question with a throw; sending it must not throw.
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    assert.equal(receiveError(across(sendError(proxy))).message, 'non-Error thrown: (a value that cannot be printed)')
   })
 })
 

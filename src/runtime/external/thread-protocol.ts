@@ -6,6 +6,7 @@
  * thread (its envelope answers), anything else an `Error` with the same name, message and stack
  * (the fallback answers).
  */
+import { coerceError } from '../../core/errors.ts'
 import { ExternalResourceError } from '../../sources/external.ts'
 
 /** How often a thread with calls running says it is alive. */
@@ -66,12 +67,13 @@ export type ThreadMessage =
 
 /** What a thrown value becomes on its way to the main thread. */
 export function sendError(thrown: unknown): SentError {
-  if (thrown instanceof ExternalResourceError) {
-    const { code, message, status, data } = thrown
+  // coerceError first: a revoked Proxy throws on `instanceof`, and this must never throw.
+  const error = coerceError(thrown)
+  if (error instanceof ExternalResourceError) {
+    const { code, message, status, data } = error
     return { kind: 'external-resource-error', code, message, status, ...(data === undefined ? {} : { data }) }
   }
-  if (thrown instanceof Error) return { kind: 'error', name: thrown.name, message: thrown.message, ...(thrown.stack ? { stack: thrown.stack } : {}) }
-  return { kind: 'error', name: 'Error', message: typeof thrown === 'string' ? thrown : `non-Error thrown: ${safeString(thrown)}` }
+  return { kind: 'error', name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) }
 }
 
 /**
@@ -104,13 +106,5 @@ export function jsonForm(value: unknown): unknown {
     return json === undefined ? undefined : JSON.parse(json)
   } catch (error) {
     throw new TypeError(`the answer cannot be passed from the handler's thread: ${(error as Error).message}`)
-  }
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value)
-  } catch {
-    return typeof value
   }
 }
