@@ -6,6 +6,7 @@
  */
 import {
   commerceLayer,
+  type AdobeCommerceClient,
   env,
   onEvent,
   type ActionEvent,
@@ -44,6 +45,11 @@ export const adobeCommerceOrder = onEvent('observer.sales_order_save_after', (ev
   const misspelled: string = order.incremnt_id
   return [entityId, incrementId, skus, method, wrong, misspelled]
 })
+
+// The README's pattern: an event's entity_id goes to getOrder as it comes (it refuses a missing one at run time).
+export const fetchOrder = onEvent('observer.sales_order_save_after', (event, ctx) =>
+  (ctx.connections.commerce as AdobeCommerceClient).getOrder(event.payload.data.value.entity_id, { signal: ctx.signal }),
+)
 
 export const withOptions = onEvent(
   {

@@ -1,4 +1,4 @@
-import { onEvent, PermanentError, type AdobeCommerceClient, type HttpClient } from 'storehook'
+import { onEvent, type AdobeCommerceClient, type HttpClient } from 'storehook'
 
 // What the seed's App Builder action did, without its failure modes:
 // - the event is on disk before I/O Events gets its 200, and the ERP call is awaited and retried
@@ -18,15 +18,13 @@ export default onEvent(
     const erp: HttpClient = connections.erp
     // The order as the subscription lists its fields (CommerceOrderData: entity_id, items, …).
     const order = { ...event.payload.data.value }
-    const entityId = order.entity_id
-    if (entityId === undefined) throw new PermanentError('the event has no data.value.entity_id: add entity_id to the subscription\'s fields')
     if (order.extension_attributes === undefined) {
-      // getOrder also refuses a non-numeric id with a PermanentError before any request.
+      // getOrder refuses a missing or non-numeric id with a PermanentError before any request.
       order.extension_attributes = await step('fetch extension_attributes', async () => {
-        return (await commerce.getOrder(entityId, { signal })).extension_attributes ?? null
+        return (await commerce.getOrder(order.entity_id, { signal })).extension_attributes ?? null
       })
     }
     const status = await step('send to ERP', async () => (await erp.post('orders', { json: order, idempotencyKey, signal })).status)
-    logger.info({ entityId, status }, 'order sent to the ERP')
+    logger.info({ entityId: order.entity_id, status }, 'order sent to the ERP')
   },
 )

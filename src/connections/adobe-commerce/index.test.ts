@@ -213,6 +213,8 @@ describe('adobe-commerce connection: failures as the worker classifies them', ()
       await assert.rejects(client().getOrder(id as never), (error: Error) => {
         assert.ok(error instanceof PermanentError)
         assert.match(error.message, /getOrder needs the order's entity_id/)
+        // An event that lacks the field altogether: the fix is in the Commerce subscription.
+        assert.equal(/add entity_id to the Commerce event subscription's fields/.test(error.message), id === undefined)
         return true
       })
     }

@@ -188,11 +188,12 @@ export interface AdobeCommerceClient {
   put<T = unknown>(path: string, options?: CommerceRequestOptions): Promise<T>
   delete<T = unknown>(path: string, options?: CommerceRequestOptions): Promise<T>
   /**
-   * `GET orders/{id}`, with `extension_attributes`. An id that is not a positive integer (the
-   * seed's `orders/undefined` when the event lacks `entity_id`) throws a {@link PermanentError}
-   * before any request: retrying cannot give the event an id.
+   * `GET orders/{id}`, with `extension_attributes`. Takes an event's `entity_id` as it comes
+   * (typed `number | string | undefined`: Commerce sends only the subscribed fields); an id that is
+   * not a positive integer (the seed's `orders/undefined` when the event lacks `entity_id`) throws
+   * a {@link PermanentError} before any request: retrying cannot give the event an id.
    */
-  getOrder(id: number | string, options?: Pick<CommerceRequestOptions, 'signal' | 'headers'>): Promise<CommerceOrder>
+  getOrder(id: number | string | undefined, options?: Pick<CommerceRequestOptions, 'signal' | 'headers'>): Promise<CommerceOrder>
 }
 
 export const adobeCommerceConnection: ConnectionKind<typeof adobeCommerceConfigSchema, AdobeCommerceClient> = {
@@ -250,7 +251,10 @@ export const adobeCommerceConnection: ConnectionKind<typeof adobeCommerceConfigS
         const text = String(id)
         if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) {
           return Promise.reject(
-            new PermanentError(`${name}: getOrder needs the order's entity_id (a positive integer), got ${JSON.stringify(id) ?? 'undefined'}`),
+            new PermanentError(
+              `${name}: getOrder needs the order's entity_id (a positive integer), got ${JSON.stringify(id) ?? 'undefined'}` +
+                (id === undefined ? "; add entity_id to the Commerce event subscription's fields" : ''),
+            ),
           )
         }
         return request<CommerceOrder>('GET', `orders/${text}`, options)
