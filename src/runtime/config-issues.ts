@@ -55,7 +55,7 @@ interface Problem {
 function problemsOf(issue: z.core.$ZodIssue, schema: z.ZodType): Problem[] {
   if (issue.code !== 'unrecognized_keys') return [{ path: issue.path, message: issue.message }]
   const known = Object.keys(shapeOf(schemaAt(schema, issue.path)) ?? {})
-  return issue.keys.map((key) => ({ path: [...issue.path, key], message: unknownMessage([key], known), hint: UNKNOWN_HINT }))
+  return issue.keys.map((key) => ({ path: [...issue.path, key], message: unknownMessage(key, known), hint: UNKNOWN_HINT }))
 }
 
 function problemLines({ path, message, hint }: Problem, location: ConfigLocation): string {
@@ -148,14 +148,13 @@ function unknownOptions(schema: z.ZodType, value: unknown, others: readonly stri
   const known = [...others, ...Object.keys(shape)]
   return Object.keys(value)
     .filter((key) => !known.includes(key))
-    .map((key) => ({ path: [key], message: unknownMessage([key], known), hint: UNKNOWN_HINT }))
+    .map((key) => ({ path: [key], message: unknownMessage(key, known), hint: UNKNOWN_HINT }))
 }
 
-function unknownMessage(keys: readonly string[], known: readonly string[]): string {
-  const what = keys.length === 1 ? 'unknown option' : `unknown options ${keys.map(show).join(', ')}`
-  if (known.length === 0) return what
-  const guess = keys.length === 1 ? closest(keys[0]!, known) : undefined
-  return `${what}${guess ? `; did you mean ${guess}?` : ''} (the options are ${known.join(', ')})`
+function unknownMessage(key: string, known: readonly string[]): string {
+  if (known.length === 0) return 'unknown option'
+  const guess = closest(key, known)
+  return `unknown option${guess ? `; did you mean ${guess}?` : ''} (the options are ${known.join(', ')})`
 }
 
 /** The known option `key` is most likely a misspelling of: at most two edits away, or differing only in case. */

@@ -160,13 +160,13 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
     }
     const kind = pickKind(sourceKinds, raw, configShown, `sources.${name}`)
     const { kind: _, ...options } = raw as { kind: string }
-    sourceMap.set(name, kind.create(name, parse(kind.configSchema, options, configShown, `sources.${name}.`, fromEnv)))
+    sourceMap.set(name, kind.create(name, parseConfig(kind.configSchema, options, { file: configShown, prefix: `sources.${name}.`, fromEnv })))
   }
   const connectionMap: Record<string, unknown> = {}
   for (const [name, raw] of Object.entries(resolveEnv(connections, configShown, 'connections.', fromEnv))) {
     const kind = pickKind(connectionKinds, raw, configShown, `connections.${name}`)
     const { kind: _, ...options } = raw as { kind: string }
-    connectionMap[name] = kind.create(name, parse(kind.configSchema, options, configShown, `connections.${name}.`, fromEnv), recordingCalls(deps))
+    connectionMap[name] = kind.create(name, parseConfig(kind.configSchema, options, { file: configShown, prefix: `connections.${name}.`, fromEnv }), recordingCalls(deps))
   }
 
   const sourceNames = [...sourceMap.keys()]
@@ -303,8 +303,4 @@ function pickKind<K>(kinds: Record<string, K>, raw: unknown, file: string, path:
   const found = kinds[kind]
   if (!found) throw new ConfigError(`${file}: ${path}.kind: unknown kind "${kind}"; expected one of ${known}`)
   return found
-}
-
-function parse(schema: z.ZodType, value: unknown, file: string, prefix: string, fromEnv?: ReadonlyMap<string, string>): unknown {
-  return parseConfig(schema, value, { file, prefix, ...(fromEnv ? { fromEnv } : {}) })
 }
