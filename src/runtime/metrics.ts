@@ -90,6 +90,11 @@ export function createMetrics(store: Store) {
       labelNames: ['action', 'outcome'],
       registers,
     }),
+    runRecordsDropped: new Counter({
+      name: 'storehook_run_records_dropped_total',
+      help: "Run log lines and runs' outbound calls not stored because the store fell behind or failed (the runs themselves are unaffected).",
+      registers,
+    }),
     runDuration: new Histogram({
       name: 'storehook_run_attempt_duration_seconds',
       help: 'How long attempts took, by action and outcome.',

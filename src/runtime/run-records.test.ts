@@ -36,4 +36,19 @@ describe('RunRecorder', () => {
     recording.end()
     await records.close()
   })
+
+  it('counts what a failing store could not take, lines and calls alike', async () => {
+    let dropped = 0
+    const failing = async () => {
+      throw new Error('disk full')
+    }
+    const records = new RunRecorder({ recordRunLogs: failing, recordOutboundCalls: failing } as unknown as Store, logger, {}, { onDropped: (n) => (dropped += n) })
+    const recording = records.begin(1, 1)
+    recording.log.add('info', 'lost')
+    recording.log.add('info', 'lost too')
+    recording.outbound(call)
+    recording.end()
+    await records.close()
+    assert.equal(dropped, 3)
+  })
 })

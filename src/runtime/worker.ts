@@ -92,7 +92,7 @@ export class Worker {
   constructor(options: WorkerOptions) {
     this.#options = options
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
-    this.#records = new RunRecorder(options.store, options.logger, options.runLogs)
+    this.#records = new RunRecorder(options.store, options.logger, options.runLogs, { onDropped: (count) => options.metrics.runRecordsDropped.inc(count) })
   }
 
   get inFlight(): number {
