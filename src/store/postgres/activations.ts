@@ -6,11 +6,8 @@
 import type { Pool } from 'pg'
 import { ACTIVATION_COLUMNS, activationValues, toActivation } from '../activation-rows.ts'
 import { pageSize, type ActivationFilter, type ActivationRecord } from '../store.ts'
-import { inTransaction } from './pool.ts'
+import { inTransaction, UNSYNCED } from './pool.ts'
 import type { Row } from './rows.ts'
-
-/** Off the acknowledgement path: a record lost to a server crash loses no event. */
-const UNSYNCED = 'BEGIN; SET LOCAL synchronous_commit = off'
 
 /** `s` is the quoted schema name. */
 export function makeActivations(pool: Pool, s: string) {

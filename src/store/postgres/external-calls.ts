@@ -10,11 +10,8 @@
 import type { Pool } from 'pg'
 import { toExternalCall } from '../external-call-rows.ts'
 import { pageSize, type ExternalCall, type ExternalCallFilter, type NewExternalCall } from '../store.ts'
-import { inTransaction } from './pool.ts'
+import { insertColumns, pgText } from './pool.ts'
 import type { Row } from './rows.ts'
-
-/** PostgreSQL refuses NUL in `text`; a handler's error message is the one field it could come from. */
-const text = (value: string) => (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value)
 
 /** `s` is the quoted schema name. */
 export function makeExternalCalls(pool: Pool, s: string) {
@@ -29,25 +26,20 @@ export function makeExternalCalls(pool: Pool, s: string) {
 
   return {
     async recordExternalCalls(calls: NewExternalCall[]): Promise<void> {
-      if (calls.length === 0) return
-      const columns: unknown[][] = Array.from({ length: 10 }, () => [])
-      for (const c of calls) {
-        const row = [
-          c.resource,
-          c.kind,
-          // bigint refuses a fraction; the runtime gives whole ms, a caller might not.
-          Math.round(c.startedAt),
-          c.durationMs,
-          c.inputDigest,
-          c.status,
-          c.outcome,
-          c.fallback,
-          text(c.answer),
-          c.error === null ? null : text(c.error),
-        ]
-        row.forEach((value, i) => columns[i]!.push(value))
-      }
-      await inTransaction(pool, (client) => client.query(insertSql, columns), 'BEGIN; SET LOCAL synchronous_commit = off')
+      const rows = calls.map((c) => [
+        c.resource,
+        c.kind,
+        // bigint refuses a fraction; the runtime gives whole ms, a caller might not.
+        Math.round(c.startedAt),
+        c.durationMs,
+        c.inputDigest,
+        c.status,
+        c.outcome,
+        c.fallback,
+        pgText(c.answer),
+        c.error === null ? null : pgText(c.error),
+      ])
+      await insertColumns(pool, insertSql, rows)
     },
 
     async listExternalCalls(filter: ExternalCallFilter): Promise<ExternalCall[]> {

@@ -6,11 +6,8 @@
 import type { Pool } from 'pg'
 import { toOutboundCall } from '../run-log-rows.ts'
 import { pageSize, type NewOutboundCall, type OutboundCallFilter, type OutboundCallRecord } from '../store.ts'
-import { inTransaction } from './pool.ts'
+import { insertColumns, pgText } from './pool.ts'
 import type { Row } from './rows.ts'
-
-/** PostgreSQL refuses NUL in `text`; an error message is where one could come from. */
-const text = (value: string) => (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value)
 
 /** `s` is the quoted schema name. */
 export function makeOutboundCalls(pool: Pool, s: string) {
@@ -23,24 +20,19 @@ export function makeOutboundCalls(pool: Pool, s: string) {
 
   return {
     async recordOutboundCalls(calls: NewOutboundCall[]): Promise<void> {
-      if (calls.length === 0) return
-      const columns: unknown[][] = Array.from({ length: 10 }, () => [])
-      for (const c of calls) {
-        const row = [
-          c.runId,
-          c.attempt,
-          text(c.connection),
-          text(c.method),
-          text(c.url),
-          c.status,
-          Math.round(c.startedAt),
-          c.durationMs,
-          c.error === null ? null : text(c.error),
-          c.traceId,
-        ]
-        row.forEach((value, i) => columns[i]!.push(value))
-      }
-      await inTransaction(pool, (client) => client.query(insertSql, columns), 'BEGIN; SET LOCAL synchronous_commit = off')
+      const rows = calls.map((c) => [
+        c.runId,
+        c.attempt,
+        pgText(c.connection),
+        pgText(c.method),
+        pgText(c.url),
+        c.status,
+        Math.round(c.startedAt),
+        c.durationMs,
+        c.error === null ? null : pgText(c.error),
+        c.traceId,
+      ])
+      await insertColumns(pool, insertSql, rows)
     },
 
     async listOutboundCalls(filter: OutboundCallFilter): Promise<OutboundCallRecord[]> {

@@ -45,3 +45,27 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     client.release(broken)
   }
 }
+
+/**
+ * Starts a transaction whose COMMIT does not wait for the WAL to reach disk: for records written
+ * off the acknowledgement path (external calls, run logs, activations), whose loss to a server
+ * crash costs no event.
+ */
+export const UNSYNCED = 'BEGIN; SET LOCAL synchronous_commit = off'
+
+/** PostgreSQL refuses NUL in `text`, and console output, errors and answers may hold one. */
+export const pgText = (value: string): string => (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value)
+
+/**
+ * Inserts a batch as one statement (`unnest($1::…[], $2::…[], …)`): each row's values are turned
+ * into one array per column, in an {@link UNSYNCED} transaction.
+ *
+ * @example
+ * await insertColumns(pool, insertSql, lines.map((l) => [l.runId, l.attempt, pgText(l.message)]))
+ */
+export async function insertColumns(pool: pg.Pool, sql: string, rows: unknown[][]): Promise<void> {
+  if (rows.length === 0) return
+  const columns: unknown[][] = rows[0]!.map(() => [])
+  for (const row of rows) row.forEach((value, i) => columns[i]!.push(value))
+  await inTransaction(pool, (client) => client.query(sql, columns), UNSYNCED)
+}

@@ -8,11 +8,8 @@
 import type { Pool } from 'pg'
 import { toRunLogLine } from '../run-log-rows.ts'
 import { pageSize, type NewRunLogLine, type RunLogFilter, type RunLogLine } from '../store.ts'
-import { inTransaction } from './pool.ts'
+import { insertColumns, pgText } from './pool.ts'
 import type { Row } from './rows.ts'
-
-/** PostgreSQL refuses NUL in `text`, and console output may hold one. */
-const text = (value: string) => (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value)
 
 /** `s` is the quoted schema name. */
 export function makeRunLogs(pool: Pool, s: string) {
@@ -26,13 +23,8 @@ export function makeRunLogs(pool: Pool, s: string) {
 
   return {
     async recordRunLogs(lines: NewRunLogLine[]): Promise<void> {
-      if (lines.length === 0) return
-      const columns: unknown[][] = [[], [], [], [], [], []]
-      for (const l of lines) {
-        const row = [l.runId, l.attempt, Math.round(l.at), text(l.level), text(l.message), l.fields === null ? null : text(l.fields)]
-        row.forEach((value, i) => columns[i]!.push(value))
-      }
-      await inTransaction(pool, (client) => client.query(insertSql, columns), 'BEGIN; SET LOCAL synchronous_commit = off')
+      const rows = lines.map((l) => [l.runId, l.attempt, Math.round(l.at), pgText(l.level), pgText(l.message), l.fields === null ? null : pgText(l.fields)])
+      await insertColumns(pool, insertSql, rows)
     },
 
     async listRunLogs(filter: RunLogFilter): Promise<RunLogLine[]> {
@@ -44,7 +36,7 @@ export function makeRunLogs(pool: Pool, s: string) {
       if (filter.levels !== undefined) clauses.push(`level = ANY(${param([...filter.levels])}::text[])`)
       if (filter.contains) {
         // strpos, not LIKE: the operator's text is matched as it is, `%` and `_` included.
-        const needle = param(text(filter.contains.toLowerCase()))
+        const needle = param(pgText(filter.contains.toLowerCase()))
         clauses.push(`(strpos(lower(message), ${needle}) > 0 OR strpos(lower(coalesce(fields, '')), ${needle}) > 0)`)
       }
       if (filter.afterSeq !== undefined) clauses.push(`seq > ${param(Math.trunc(filter.afterSeq))}`)
