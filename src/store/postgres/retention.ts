@@ -29,7 +29,7 @@ import {
   type RetentionTask,
 } from '../retention.ts'
 import { UNFINISHED_STATES_SQL } from '../store.ts'
-import { inTransaction } from './pool.ts'
+import { inTransaction, UNSYNCED } from './pool.ts'
 
 /** The tables of a run's records, deleted before the runs, and what each counts as. */
 const OF_RUNS = [['steps', 'steps'], ['attempts', 'attempts'], ['run_logs', 'runLogs'], ['outbound_calls', 'outboundCalls'], ['activations', 'activations']] as const
@@ -170,7 +170,7 @@ export function makeRetention(pool: Pool, s: string, schema: string) {
           const done = (await step(client, cursor.task, cursor.after, cut, batch, now, removed)) ?? { examined: 0, lastKey: cursor.after }
           return { removed, next: nextCursor(cursor, done.examined, batch, done.lastKey, cut) }
         },
-        'BEGIN; SET LOCAL synchronous_commit = off',
+        UNSYNCED,
       )
     },
   }
