@@ -23,7 +23,7 @@ import type { BreakerStatus, BreakerTransition } from './breaker.ts'
 import { runUnderDeadline, type DeadlineOutcome } from './deadline.ts'
 import { inputDigest } from './digest.ts'
 import { HandlerThreads } from './handler-threads.ts'
-import { DEFAULT_EXTERNAL_SETTINGS, type ExternalSettings, type Isolation, type LoadedExternal } from './load.ts'
+import { DEFAULT_EXTERNAL_SETTINGS, handlerContext, type ExternalSettings, type Isolation, type LoadedExternal } from './load.ts'
 import { createExternalMetrics, type ExternalMetrics, type ExternalRejectReason } from './metrics.ts'
 import { ExternalCallRecorder, type RecorderOptions } from './recorder.ts'
 
@@ -46,7 +46,8 @@ interface HandlerCall {
   digest: string
   /** Epoch ms. */
   deadline: number
-  logger: Logger
+  /** The call's logger, made on first use. */
+  logger: () => Logger
 }
 
 const FAILURE_CODES = { timeout: 'TIMEOUT', error: 'HANDLER_ERROR', invalid: 'INVALID_ANSWER' } as const
@@ -155,7 +156,9 @@ export class ExternalResources {
     }
     const { input, context } = parsed
     const digest = this.#digest(resource, input, request.body)
-    const logger = this.#logger.child({ resource: name, inputDigest: digest })
+    // Made on first use: a child logger costs about 10 µs, and a call that goes well logs nothing.
+    let callLogger: Logger | undefined
+    const logger = () => (callLogger ??= this.#logger.child({ resource: name, inputDigest: digest }))
     const startedAt = Date.now() - (performance.now() - arrivedAt)
     const msLeft = resource.deadlineMs - (performance.now() - arrivedAt)
 
@@ -183,7 +186,7 @@ export class ExternalResources {
       outcome = 'refused'
     } else if (result.kind === 'threw') {
       const error = coerceError(result.error)
-      logger.warn({ err: error }, 'the external resource handler threw; the fallback answers')
+      logger().warn({ err: error }, 'the external resource handler threw; the fallback answers')
       failure = { outcome: 'error', detail: error.message }
     } else {
       failure = { outcome: 'timeout', detail: `still running after the deadline of ${resource.deadlineMs} ms` }
@@ -192,7 +195,7 @@ export class ExternalResources {
 
     let fallback: ExternalFallback = 'none'
     if (failure) {
-      if (failure.outcome !== 'error') logger.warn({ outcome: failure.outcome, detail: failure.detail }, 'the external resource handler did not answer well; the fallback answers')
+      if (failure.outcome !== 'error') logger().warn({ outcome: failure.outcome, detail: failure.detail }, 'the external resource handler did not answer well; the fallback answers')
       outcome = failure.outcome
       ;({ reply, fallback } = this.#fallback(resource, input, digest, failure, logger))
     }
@@ -208,15 +211,10 @@ export class ExternalResources {
       const { request, deadline, digest: inputDigest } = call
       return this.#threads.call(request, { resource: resource.name, deadline, deadlineMs: resource.deadlineMs, inputDigest }, signal)
     }
-    return resource.handler(call.input, {
-      ...call.context,
-      signal,
-      deadline: call.deadline,
-      resource: resource.name,
-      inputDigest: call.digest,
-      logger: call.logger,
-      connections: this.#connections,
-    })
+    return resource.handler(
+      call.input,
+      handlerContext(resource, call.context, { signal, deadline: call.deadline, inputDigest: call.digest, logger: call.logger, connections: this.#connections }),
+    )
   }
 
   /** Each resource's options, where its handler runs and its breaker mirror, for the admin API. */
@@ -255,7 +253,7 @@ export class ExternalResources {
     }
   }
 
-  #fallback(resource: LoadedExternal, input: unknown, digest: string, failure: Failure, logger: Logger): { reply: ExternalReply; fallback: ExternalFallback } {
+  #fallback(resource: LoadedExternal, input: unknown, digest: string, failure: Failure, logger: () => Logger): { reply: ExternalReply; fallback: ExternalFallback } {
     const remembered = resource.fallback.lastGood?.get(digest, Date.now())
     if (remembered) {
       const reply = resource.kind.success(remembered.answer, input)
@@ -267,9 +265,9 @@ export class ExternalResources {
         const value = typeof given === 'function' ? given(input) : given
         const checked = resource.kind.check(value, input)
         if (checked.ok) return { reply: resource.kind.success(checked.answer, input), fallback: 'static' }
-        logger.error({ problem: checked.problem }, 'the fallback answer is itself invalid; answering with the error envelope')
+        logger().error({ problem: checked.problem }, 'the fallback answer is itself invalid; answering with the error envelope')
       } catch (error) {
-        logger.error({ err: error }, 'the fallback answer function threw; answering with the error envelope')
+        logger().error({ err: error }, 'the fallback answer function threw; answering with the error envelope')
       }
     }
     const { status, code, message } = resource.fallback.error
@@ -284,14 +282,14 @@ export class ExternalResources {
     return { reply, fallback: 'error' }
   }
 
-  #keepLateAnswer(resource: LoadedExternal, late: Promise<DeadlineOutcome<unknown>>, input: unknown, digest: string, logger: Logger): void {
+  #keepLateAnswer(resource: LoadedExternal, late: Promise<DeadlineOutcome<unknown>>, input: unknown, digest: string, logger: () => Logger): void {
     void late.then((result) => {
       if (result.kind !== 'value' || !resource.fallback.lastGood) return
       const checked = resource.kind.check(result.value, input)
       if (!checked.ok || resource.kind.success(checked.answer, input).status >= 400) return
       // Too late for this call, still good for the next one with the same input.
       resource.fallback.lastGood.set(digest, checked.answer, Date.now())
-      logger.info('a late answer was kept as the last good answer for this input')
+      logger().info('a late answer was kept as the last good answer for this input')
     })
   }
 
@@ -299,7 +297,7 @@ export class ExternalResources {
     resource: LoadedExternal,
     reply: ExternalReply,
     call: { startedAt: number; arrivedAt: number; digest: string; outcome: ExternalCallOutcome; fallback: ExternalFallback; error: string | null },
-    logger: Logger,
+    logger: () => Logger,
   ): ExternalAnswer {
     const body = JSON.stringify(reply.body)
     const durationMs = performance.now() - call.arrivedAt
@@ -323,14 +321,14 @@ export class ExternalResources {
     return { status: reply.status, body, outcome: call.outcome, fallback: call.fallback }
   }
 
-  #logBreaker(resource: LoadedExternal, transition: NonNullable<BreakerTransition>, logger: Logger): void {
+  #logBreaker(resource: LoadedExternal, transition: NonNullable<BreakerTransition>, logger: () => Logger): void {
     const status = resource.breaker!.status()
     const fields = { consecutiveFailures: status.consecutiveFailures, breaker: status.state }
-    if (transition === 'warned') logger.warn(fields, `${status.warnAt} failures in a row: the platform warns now and opens its circuit above ${status.openAbove}`)
+    if (transition === 'warned') logger().warn(fields, `${status.warnAt} failures in a row: the platform warns now and opens its circuit above ${status.openAbove}`)
     else if (transition === 'opened') {
-      logger.error(fields, `more than ${status.openAbove} failures in a row: the platform's circuit is presumably open and stays open until reset (_reset_circuit)`)
-    } else if (transition === 'recovered') logger.info(fields, 'answered well again: the failure count is back to 0')
-    else logger.info(fields, "a call arrived while the circuit was presumed open: it was reset on the platform's side")
+      logger().error(fields, `more than ${status.openAbove} failures in a row: the platform's circuit is presumably open and stays open until reset (_reset_circuit)`)
+    } else if (transition === 'recovered') logger().info(fields, 'answered well again: the failure count is back to 0')
+    else logger().info(fields, "a call arrived while the circuit was presumed open: it was reset on the platform's side")
   }
 
   *#breakers(): Iterable<[string, BreakerStatus]> {

@@ -19,7 +19,7 @@ import type { SourceRequest } from '../../sources/source.ts'
 import { createLogger } from '../logger.ts'
 import { loadProject } from '../project.ts'
 import { DeadlineExceededError } from './deadline.ts'
-import type { LoadedExternal } from './load.ts'
+import { handlerContext, type LoadedExternal } from './load.ts'
 import { BEAT_MS, HANDLER_THREAD_MARK, jsonForm, sendError, type CallMessage, type CallResult, type HandlerThreadData, type MainMessage, type ThreadMessage } from './thread-protocol.ts'
 
 async function host(data: HandlerThreadData): Promise<void> {
@@ -70,19 +70,10 @@ async function host(data: HandlerThreadData): Promise<void> {
     const resource = resources.get(message.resource)
     if (!resource) throw new Error(`the handler thread has no external resource "${message.resource}" (was its file added after start?)`)
     const { input, context } = resource.kind.parse(message.body, lazyRequest(message))
+    const { deadline, inputDigest } = message
     let callLogger: Logger | undefined
-    return resource.handler(input, {
-      ...context,
-      signal,
-      deadline: message.deadline,
-      resource: resource.name,
-      inputDigest: message.inputDigest,
-      // Made on first use: most handlers never log, and a child logger costs about 10 µs.
-      get logger() {
-        return (callLogger ??= logger.child({ resource: resource.name, inputDigest: message.inputDigest }))
-      },
-      connections,
-    })
+    const childLogger = () => (callLogger ??= logger.child({ resource: resource.name, inputDigest }))
+    return resource.handler(input, handlerContext(resource, context, { signal, deadline, inputDigest, logger: childLogger, connections }))
   }
 
   const done = (id: number, result: CallResult): void => {
