@@ -47,6 +47,7 @@ export function makeFinish(pool: Pool, s: string, schema: string, commits: Group
     SELECT id FROM finished`)
 
   const batched: Combined<FinishAttempt, boolean> = {
+    oneStatement: true,
     async run(client, finishes) {
       // Two finishes of one run in a batch: an UPDATE … FROM would apply one of them at random;
       // run each alone instead, in order, so the first wins and the second learns it lost.

@@ -17,6 +17,12 @@
  * does: one INSERT for a whole batch of events instead of one per event). That happens in the
  * optimistic pass only; if it throws, the savepoint pass runs each write's own work.
  *
+ * A batch is made of writes of one combined kind when the oldest waiting write has one, so that
+ * it can go as that one statement alone, in autocommit: one round trip instead of BEGIN,
+ * statement, NOTIFY and COMMIT, each of which waits for another process on a shared CPU. A single
+ * statement is atomic on its own; its NOTIFY is sent right after, which PostgreSQL would
+ * have delivered at that commit anyway.
+ *
  * Every caller's promise settles only after COMMIT returns: a resolved write is durable. If COMMIT
  * fails (or the connection drops during it) every write of the batch is rejected; an ingest the
  * server then answers with 503 is retried by the platform and deduplicated if it had committed.
@@ -40,6 +46,8 @@ export type Work<T> = (client: PoolClient, ctx: WriteContext) => Promise<T>
  */
 export interface Combined<I, T> {
   run(client: PoolClient, inputs: I[], ctx: WriteContext): Promise<T[]>
+  /** `run` sends exactly one statement: a batch of these writes alone may commit it in autocommit. */
+  readonly oneStatement?: boolean
 }
 
 interface PendingWrite {
@@ -117,7 +125,7 @@ export class GroupCommit {
   #startBatches(): void {
     while (this.#queue.length > 0 && this.#inFlight.size < this.#options.maxBatches) {
       this.#clearTimer()
-      const batch = this.#queue.splice(0, MAX_BATCH)
+      const batch = this.#takeBatch()
       const running: Promise<void> = this.#commit(batch).finally(() => {
         this.#inFlight.delete(running)
         // Writes that queued while every slot was busy have waited long enough: go now.
@@ -125,6 +133,24 @@ export class GroupCommit {
       })
       this.#inFlight.add(running)
     }
+  }
+
+  /**
+   * The next batch: up to MAX_BATCH writes combined like the oldest one, when it is combined (the
+   * rest keep their places), else the oldest MAX_BATCH. Batches in flight at once commit in no
+   * given order anyway, so taking writes of one kind ahead of others promises nothing less.
+   */
+  #takeBatch(): PendingWrite[] {
+    const kind = this.#queue[0]!.combine?.with
+    if (!kind?.oneStatement) return this.#queue.splice(0, MAX_BATCH)
+    const batch: PendingWrite[] = []
+    const rest: PendingWrite[] = []
+    for (const write of this.#queue) {
+      if (write.combine?.with === kind && batch.length < MAX_BATCH) batch.push(write)
+      else rest.push(write)
+    }
+    this.#queue = rest
+    return batch
   }
 
   async #commit(batch: PendingWrite[]): Promise<void> {
@@ -137,13 +163,15 @@ export class GroupCommit {
     }
     let broken: Error | undefined
     try {
-      let results = await this.#runBatch(client, batch, false)
+      const alone = await this.#runAlone(client, batch)
+      let results = alone?.results ?? (await this.#runBatch(client, batch, false))
       if (results === null) results = (await this.#runBatch(client, batch, true))!
       batch.forEach((write, i) => {
         const result = results[i]!
         if (result.ok) write.resolve(result.value)
         else write.reject(result.value)
       })
+      if (alone?.notify) await this.#options.notify(client)
     } catch (error) {
       // BEGIN, COMMIT or the connection failed: nothing in this batch may be called durable.
       broken = error as Error
@@ -153,6 +181,25 @@ export class GroupCommit {
       // A client whose transaction state is unknown is not given back to the pool.
       client.release(broken)
     }
+  }
+
+  /**
+   * A batch of one-statement combined writes of one kind, as that statement alone in autocommit.
+   * Null when the batch is not such a batch or the statement failed (nothing was committed then:
+   * the caller goes on to the transaction passes).
+   */
+  async #runAlone(client: PoolClient, batch: PendingWrite[]): Promise<{ results: { ok: true; value: unknown }[]; notify: boolean } | null> {
+    const kind = batch[0]!.combine?.with
+    if (!kind?.oneStatement || batch.some((write) => write.combine?.with !== kind)) return null
+    let notify = false
+    let values: unknown[]
+    try {
+      values = await kind.run(client, batch.map((write) => write.combine!.input), { notify: () => (notify = true) })
+    } catch {
+      return null
+    }
+    if (values.length !== batch.length) throw new Error(`a combined write returned ${values.length} results for ${batch.length} writes`)
+    return { results: values.map((value) => ({ ok: true, value })), notify }
   }
 
   /**

@@ -108,6 +108,7 @@ export function makeIngest(s: string, schema: string, commits: GroupCommit) {
     SELECT NULL, c.event_seq, NULL, c.id FROM created c`)
 
   const batched: Combined<{ items: IngestItem[]; claim: IngestClaim | undefined }, IngestOutcome[]> = {
+    oneStatement: true,
     async run(client, writes, ctx) {
       const now = Date.now()
       const sources: string[] = []
