@@ -9,6 +9,8 @@
  * load does not start.
  */
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { startStorehook } from '../src/server/start.ts'
 import { signCommerceLayer } from '../src/sources/commerce-layer/signature.ts'
@@ -195,7 +197,34 @@ describe('handler threads', () => {
   })
 })
 
-describe('a project a handler thread cannot load', () => {
+describe('what a handler thread loads', () => {
+  it('imports the external resources and not the action files, whose import-time code runs once per process', async () => {
+    const dir = makeProject({
+      'storehook.config.ts': webhooksConfig('external: { threads: 2 },'),
+      'actions/count.ts': `import { appendFileSync } from 'node:fs'
+import { threadId } from 'node:worker_threads'
+import { onEvent } from 'storehook'
+appendFileSync(new URL('../imports.log', import.meta.url), \`action \${threadId}\\n\`)
+export default onEvent('*', () => {})`,
+      'external/price.ts': `import { appendFileSync } from 'node:fs'
+import { threadId } from 'node:worker_threads'
+import { commerceLayer } from 'storehook'
+appendFileSync(new URL('../imports.log', import.meta.url), \`external \${threadId}\\n\`)
+export default commerceLayer.price(() => ({ unit_amount_cents: 1 }), { secrets: 's' })`,
+    })
+    const storehook = await startStorehook({ project: dir, db: `sqlite:${dir}/storehook.db`, port: 0, logger: captureLogs().logger })
+    try {
+      const lines = readFileSync(join(dir, 'imports.log'), 'utf8').trim().split('\n').sort()
+      // The main thread (id 0) imports both; each of the two handler threads the resource only.
+      assert.equal(lines.filter((line) => line.startsWith('action')).join(), 'action 0')
+      assert.equal(lines.filter((line) => line.startsWith('external')).length, 3)
+      assert.equal(new Set(lines).size, 4, lines.join(', '))
+    } finally {
+      await storehook.close()
+    }
+  })
+
+
   it('does not start, and says why and how to run its handlers inline', async () => {
     const dir = makeProject({
       'storehook.config.ts': 'export default {}',

@@ -123,6 +123,15 @@ const settingsSchema = z.object({
     .default({ retry: DEFAULT_RETRY_POLICY }),
 })
 
+export interface LoadOptions {
+  /**
+   * Load what external resources need (config, connections, `external/`) and leave out the
+   * action files and the App Builder actions: a handler thread must not run their import-time
+   * code once more per thread (timers, connections opened at import, counters).
+   */
+  externalOnly?: boolean
+}
+
 /**
  * Loads and validates the project in `dir`.
  *
@@ -130,7 +139,7 @@ const settingsSchema = z.object({
  * const project = await loadProject('examples/quickstart')
  * project.actions.map((a) => a.name) // ['forward']
  */
-export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promise<Project> {
+export async function loadProject(dir: string, deps: ConnectionDeps = {}, options: LoadOptions = {}): Promise<Project> {
   dir = resolve(dir)
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`project directory ${dir} does not exist`)
   const configName = CONFIG_FILES.find((name) => existsSync(join(dir, name)))
@@ -179,7 +188,7 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
   }
   // In an App Builder project `actions/` holds OpenWhisk actions, named by the manifest; storehook
   // actions of its own go in storehook.config's `actions`.
-  for (const file of appBuilder ? [] : listActionFiles(join(dir, 'actions'))) {
+  for (const file of appBuilder || options.externalOnly ? [] : listActionFiles(join(dir, 'actions'))) {
     const shown = relative(dir, file).split(sep).join('/')
     const definition = await importDefault(file, shown)
     if (!isActionDefinition(definition)) {
@@ -204,7 +213,7 @@ export async function loadProject(dir: string, deps: ConnectionDeps = {}): Promi
     external.push(loadExternal(name, shown, definition, options))
   }
   const project: Project = { dir, configFile, settings, sources: sourceMap, connections: connectionMap, actions: loaded, external }
-  if (appBuilder) addAppBuilder(project)
+  if (appBuilder && !options.externalOnly) addAppBuilder(project)
   return project
 }
 

@@ -6,10 +6,12 @@
  *
  * The thread loads the project the way the main thread did (`loadProject`: `.env`, the config,
  * TypeScript files through Node's type stripping, `import 'storehook'` resolved to this copy), so
- * it has the handlers and builds connections of its own. For each call it gets the raw request
- * (already verified and parsed once by the main thread) and parses it again: the parsed input is
- * an object graph with methods and cycles, which cannot be cloned across threads. Calls run
- * concurrently, as on the main thread; an abort message aborts a call's `ctx.signal`.
+ * it has the handlers and builds connections of its own; it leaves out the action files and App
+ * Builder actions, whose import-time code must run once per process, not once per thread. For
+ * each call it gets the raw request (already verified and parsed once by the main thread) and
+ * parses it again: the parsed input is an object graph with methods and cycles, which cannot be
+ * cloned across threads. Calls run concurrently, as on the main thread; an abort message aborts a
+ * call's `ctx.signal`.
  *
  * Loaded from source it is `thread-entry.ts`, once built `thread-entry.js` (handler-thread.ts).
  */
@@ -32,7 +34,7 @@ async function host(data: HandlerThreadData): Promise<void> {
   let resources: Map<string, LoadedExternal>
   let connections: Record<string, unknown>
   try {
-    const project = await loadProject(data.projectDir, { onCall: (call) => logger.debug({ call }, 'outbound call') })
+    const project = await loadProject(data.projectDir, { onCall: (call) => logger.debug({ call }, 'outbound call') }, { externalOnly: true })
     resources = new Map(project.external.map((resource) => [resource.name, resource]))
     connections = project.connections
   } catch (error) {
