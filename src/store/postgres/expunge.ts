@@ -56,18 +56,25 @@ export function makeExpunge(pool: Pool, s: string) {
        WHERE seq > $1 AND seq <= $2 AND payload_removed_at IS NULL AND ${mentions(['payload::text', 'headers::text'], '$3')}`,
       [request.after, range.through, matcher.needles],
     )
-    const events: ExpungedEvent[] = []
-    for (const row of rows) {
-      if (!matcher.matchesEvent(String(row.type), row.payload, row.headers)) continue
-      const runs = await pool.query<{ id: string; state: string }>(`SELECT id, state FROM ${s}.runs WHERE event_seq = $1 ORDER BY id`, [row.seq])
-      events.push({
+    const matched = rows.filter((row) => matcher.matchesEvent(String(row.type), row.payload, row.headers))
+    // The runs of every matched event of the window in one query, not one per event.
+    const runs = matched.length
+      ? (await pool.query<{ id: string; event_seq: string; state: string }>(
+          `SELECT id, event_seq, state FROM ${s}.runs WHERE event_seq = ANY($1::bigint[]) ORDER BY id`,
+          [matched.map((row) => row.seq)],
+        )).rows
+      : []
+    const runsOf = Map.groupBy(runs, (r) => r.event_seq)
+    const events: ExpungedEvent[] = matched.map((row) => {
+      const own = runsOf.get(String(row.seq)) ?? []
+      return {
         seq: Number(row.seq),
         source: String(row.source),
         id: String(row.id),
-        runIds: runs.rows.map((r) => Number(r.id)),
-        unfinishedRunIds: runs.rows.filter((r) => UNFINISHED_STATES.has(r.state)).map((r) => Number(r.id)),
-      })
-    }
+        runIds: own.map((r) => Number(r.id)),
+        unfinishedRunIds: own.filter((r) => UNFINISHED_STATES.has(r.state)).map((r) => Number(r.id)),
+      }
+    })
     return { events, changes: [], next: range.through >= range.last ? null : range.through, last: range.last }
   }
 
