@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test'
 import { describeStoreContract } from '../contract.ts'
 import { describeRunLogsContract } from '../contract-run-logs.ts'
 import { describeRetentionContract } from '../contract-retention.ts'
+import { BURY_SQL, CLAIM_SQL } from './claim.ts'
 import { GroupCommit } from './group-commit.ts'
 import { openSqliteStore } from './index.ts'
 import { openThreadedSqliteStore } from './thread.ts'
@@ -120,6 +121,26 @@ describe('SQLite store', () => {
     db.exec('PRAGMA user_version = 999')
     db.close()
     assert.throws(() => openSqliteStore({ path }), /newer storehook/)
+  })
+})
+
+describe('SQLite claims', () => {
+  it('look at the action\'s unfinished runs only (runs_unfinished), not its whole history', async () => {
+    const path = freshPath()
+    await openSqliteStore({ path }).close()
+    const db = new DatabaseSync(path)
+    try {
+      const params = { action: 'a', now: 0 }
+      for (const [sql, more] of [[CLAIM_SQL, { lease: 0, worker: 'w', limit: 1 }], [BURY_SQL, {}]] as const) {
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...more }) as { detail: string }[])
+          .map((row) => row.detail)
+          .join('; ')
+        assert.match(plan, /SEARCH r(uns)? USING INDEX runs_unfinished \(action=\?\)/, plan)
+        assert.doesNotMatch(plan, /runs_action/, plan)
+      }
+    } finally {
+      db.close()
+    }
   })
 })
 
