@@ -55,8 +55,8 @@ export type ScheduleFunction = (type: string, payload?: unknown, options?: Sched
 export interface ScheduleDeps {
   store: Store
   actions: LoadedAction[]
-  /** The scheduling run's logger: problems computing an ordering key are logged there. */
-  logger: Logger
+  /** The scheduling run's logger (made when first needed): problems computing an ordering key are logged there. */
+  logger: () => Logger
   /** The scheduling run. */
   run: Pick<Run, 'id'>
   /** Lets the worker look for runs at once (a follow-up due now need not wait for the next poll). */
@@ -69,7 +69,7 @@ export interface ScheduleDeps {
  * {@link PermanentError}: the project must change before a retry could succeed.
  *
  * @example
- * const schedule = makeSchedule({ store, actions, logger, run, wake: () => worker.wake() })
+ * const schedule = makeSchedule({ store, actions, logger: () => logger, run, wake: () => worker.wake() })
  * await schedule('erp.check-order', { orderId: 42 }, { delayMs: 600_000 })
  */
 export function makeSchedule(deps: ScheduleDeps): ScheduleFunction {
@@ -88,7 +88,7 @@ export function makeSchedule(deps: ScheduleDeps): ScheduleFunction {
           `add one, e.g. onEvent({ types: '${type}' }, …)`,
       )
     }
-    const runs = planRuns(actions, SCHEDULE_SOURCE, event, deps.logger, runAt)
+    const runs = planRuns(actions, SCHEDULE_SOURCE, event, deps.logger(), runAt)
     const [outcome] = await deps.store.ingest([{ source: SCHEDULE_SOURCE, event, runs }])
     if (runAt <= now) deps.wake()
     const { duplicate, runIds } = outcome!

@@ -28,7 +28,7 @@ const logger = pino({ level: 'silent' })
 describe('ctx.step', () => {
   it('runs a new step and stores its result as JSON', async () => {
     const { store, saved } = memoryStore()
-    const step = makeStep({ store, runId: 1, attempt: 1, logger })
+    const step = makeStep({ store, runId: 1, attempt: 1, logger: () => logger })
     assert.deepEqual(await step('a', async () => ({ id: 7, tags: ['x'], note: undefined })), { id: 7, tags: ['x'] })
     assert.equal(await step('b', () => undefined), undefined)
     assert.deepEqual(saved.map((s) => [s.name, s.result]), [['a', '{"id":7,"tags":["x"]}'], ['b', '']])
@@ -36,7 +36,7 @@ describe('ctx.step', () => {
 
   it('hands back a stored result without running the step again', async () => {
     const { store, saved } = memoryStore([{ runId: 1, name: 'a', attempt: 1, result: { id: 7 }, finishedAt: 1 }])
-    const step = makeStep({ store, runId: 1, attempt: 2, logger })
+    const step = makeStep({ store, runId: 1, attempt: 2, logger: () => logger })
     let ran = 0
     assert.deepEqual(await step('a', () => (ran++, { id: 8 })), { id: 7 })
     assert.equal(ran, 0)
@@ -45,7 +45,7 @@ describe('ctx.step', () => {
 
   it('lets a step that throws throw, and stores nothing', async () => {
     const { store, saved } = memoryStore()
-    const step = makeStep({ store, runId: 1, attempt: 1, logger })
+    const step = makeStep({ store, runId: 1, attempt: 1, logger: () => logger })
     await assert.rejects(step('a', () => Promise.reject(new Error('Commerce answered 503'))), /Commerce answered 503/)
     assert.equal(saved.length, 0)
   })
@@ -61,7 +61,7 @@ describe('ctx.step', () => {
   ] as const) {
     it(`refuses ${what} at the step, naming where`, async () => {
       const { store, saved } = memoryStore()
-      const step = makeStep({ store, runId: 1, attempt: 1, logger })
+      const step = makeStep({ store, runId: 1, attempt: 1, logger: () => logger })
       await assert.rejects(step('s', () => value), (error: Error) => {
         assert.ok(error instanceof StepError)
         assert.ok(error.message.includes(`step "s" returned ${where}`), error.message)
@@ -73,7 +73,7 @@ describe('ctx.step', () => {
 
   it('accepts a value shared twice (not a cycle) and objects without a prototype', async () => {
     const { store } = memoryStore()
-    const step = makeStep({ store, runId: 1, attempt: 1, logger })
+    const step = makeStep({ store, runId: 1, attempt: 1, logger: () => logger })
     const shared = { sku: 'X' }
     const bare = Object.assign(Object.create(null), { a: 1 })
     assert.deepEqual(await step('s', () => ({ one: shared, two: shared, bare })), { one: { sku: 'X' }, two: { sku: 'X' }, bare: { a: 1 } })
@@ -81,7 +81,7 @@ describe('ctx.step', () => {
 
   it('refuses a name used twice in one attempt, and an empty name', async () => {
     const { store } = memoryStore()
-    const step = makeStep({ store, runId: 1, attempt: 1, logger })
+    const step = makeStep({ store, runId: 1, attempt: 1, logger: () => logger })
     await step('a', () => 1)
     await assert.rejects(step('a', () => 2), /step "a" already ran in this attempt: give each step of a run its own name/)
     await assert.rejects(step('', () => 2), /name must be a non-empty string/)

@@ -29,10 +29,11 @@ export type StepFunction = <T>(name: string, fn: () => T | Promise<T>) => Promis
  * The `ctx.step` of one attempt. The run's stored steps are read once, at the first step.
  *
  * @example
- * const step = makeStep({ store, runId: 7, attempt: 2, logger })
+ * const step = makeStep({ store, runId: 7, attempt: 2, logger: () => logger })
  * const order = await step('fetch order', () => commerce.getOrder(id)) // stored by attempt 1: not fetched again
  */
-export function makeStep(options: { store: Store; runId: number; attempt: number; logger: Logger }): StepFunction {
+/** @param options.logger the attempt's logger, made when first needed */
+export function makeStep(options: { store: Store; runId: number; attempt: number; logger: () => Logger }): StepFunction {
   const { store, runId, attempt, logger } = options
   let stored: Promise<Map<string, Step>> | undefined
   const usedThisAttempt = new Set<string>()
@@ -51,7 +52,7 @@ export function makeStep(options: { store: Store; runId: number; attempt: number
       const done = (await stored).get(name)
       if (done) {
         span.setAttribute('storehook.step.stored', true)
-        logger.debug({ step: name, finishedInAttempt: done.attempt }, 'step already done: its stored result is used')
+        logger().debug({ step: name, finishedInAttempt: done.attempt }, 'step already done: its stored result is used')
         return done.result as Awaited<T>
       }
       const result = await fn()

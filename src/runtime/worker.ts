@@ -294,17 +294,27 @@ export class Worker {
   async #attempt(action: LoadedAction, { run, event }: ClaimedRun, execution: Execution, parent: Context): Promise<void> {
     const { store, logger: rootLogger, metrics, connections } = this.#options
     const bindings = { runId: run.id, action: action.name, eventId: event.id, attempt: run.attempts }
-    // The worker's own lines about the attempt go to the process log only; the action's also to the run's log.
-    const logger = rootLogger.child(bindings)
+    // The worker's own lines about the attempt go to the process log only, with the bindings as
+    // fields rather than through a child: a pino child costs about 10 µs (its bindings go through
+    // redaction), which ingest at saturation felt. The action's logger is made on first use, as
+    // most runs never log; its lines go to the run's log too.
+    const logger = {
+      info: (fields: object, message: string) => rootLogger.info({ ...bindings, ...fields }, message),
+      warn: (fields: object, message: string) => rootLogger.warn({ ...bindings, ...fields }, message),
+      error: (fields: object, message: string) => rootLogger.error({ ...bindings, ...fields }, message),
+    }
     const recording = this.#records.begin(run.id, run.attempts)
-    const actionLogger = attemptLogger(rootLogger, bindings, recording.log)
+    let made: Logger | undefined
+    const actionLogger = () => (made ??= attemptLogger(rootLogger, bindings, recording.log))
     const span = startAttemptSpan(run, event, parent)
     const { signal } = execution.controller
     const timeout = setTimeout(() => execution.controller.abort(new AttemptTimeoutError(action.timeoutMs)), action.timeoutMs)
     const started = performance.now()
     const remembered: Fingerprint[] = []
     const ctx: ActionContext = {
-      logger: actionLogger,
+      get logger() {
+        return actionLogger()
+      },
       connections,
       signal,
       attempt: run.attempts,
@@ -341,7 +351,7 @@ export class Worker {
 
     metrics.runsFinished.inc({ action: action.name, outcome })
     metrics.runDuration.observe({ action: action.name, outcome }, (performance.now() - started) / 1000)
-    if (end.outcome === 'succeeded') logger.info('run succeeded')
+    if (end.outcome === 'succeeded') logger.info({}, 'run succeeded')
     else if (end.outcome === 'skipped') logger.info({ reason: end.reason }, 'run skipped: its event is stale')
     else if (end.outcome === 'paused') {
       logger.warn({ connection: end.connection }, `run paused until connection "${end.connection}" recovers; the attempt does not count`)
@@ -353,7 +363,7 @@ export class Worker {
     execution.free()
     try {
       const stillOurs = await store.finishAttempt({ runId: run.id, workerId: this.id, attempt: run.attempts, end })
-      if (!stillOurs) logger.warn('the run was reclaimed by another worker before this attempt finished; its outcome is recorded on the attempt only')
+      if (!stillOurs) logger.warn({}, 'the run was reclaimed by another worker before this attempt finished; its outcome is recorded on the attempt only')
     } catch (error) {
       // The lease will expire and the run will be tried again: at least once, never lost.
       logger.error({ err: error }, 'failed to record the attempt; the run will be retried when its lease expires')
