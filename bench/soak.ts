@@ -2,10 +2,11 @@
  * @module
  * A bounded soak: one `storehook start` process (SQLite, synchronous=FULL) fed a steady mix of
  * signed events (forwarded to an ERP simulator under an Idempotency-Key) and Commerce Layer
- * `price` calls, one in ten hanging past its deadline. Every interval it prints the process's RSS
- * (from /proc) and used heap (from its /metrics), the answer-time p50/p99 of events and of external calls, and what the ERP got; at
- * the end, the growth of RSS from the first interval to the last, the drift of p99, and whether every
- * acknowledged event was delivered.
+ * `price` calls, one in ten hanging past its deadline. Every interval it prints the process's CPU
+ * (cores used over the interval) and RSS (from /proc), its used heap (from its /metrics), the
+ * answer-time p50/p99 of events and of external calls, and what the ERP got; at the end, how CPU,
+ * RSS and p99 moved from the first interval to the last, and whether every acknowledged event was
+ * delivered.
  *
  *   node bench/soak.ts [--minutes 30] [--rate 50] [--interval 60]
  *
@@ -16,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startErpSimulator } from '../src/testkit/erp-simulator.ts'
 import { awaitDelivery, Cleanup, forwardProject, signedEvent, startChild } from '../test/chaos/driver.ts'
 import { callPrice, PLATFORM_TIMEOUT_MS } from '../test/chaos/external.ts'
-import { machine, memoryMiB, parseFlags, summarize, table } from './lib.ts'
+import { cpuSeconds, machine, memoryMiB, parseFlags, summarize, table } from './lib.ts'
 
 const flags = parseFlags(process.argv.slice(2), { minutes: 30, rate: 50, interval: 60 })
 const cleanup = new Cleanup()
@@ -73,8 +74,10 @@ async function heapMiB(): Promise<number> {
   return match ? Number(match[1]) / 2 ** 20 : NaN
 }
 
-const rows: string[][] = [['min', 'RSS MiB', 'heap MiB', 'events', 'event p50', 'event p99', 'external', 'ext p50', 'ext p99', 'ERP accepted', 'errors']]
-const samples: { rss: number; heap: number; p99: number; extP99: number }[] = []
+const rows: string[][] = [['min', 'cores', 'RSS MiB', 'heap MiB', 'events', 'event p50', 'event p99', 'external', 'ext p50', 'ext p99', 'ERP accepted', 'errors']]
+const samples: { cores: number; rss: number; heap: number; p99: number; extP99: number }[] = []
+// CPU of the storehook process per interval: work that grows with the store's history shows here first.
+let lastCpu = { seconds: cpuSeconds(proc.child.pid!), at: performance.now() }
 const endAt = Date.now() + flags.minutes * 60_000
 let nextReport = Date.now() + flags.interval * 1000
 const gapMs = 1000 / flags.rate
@@ -91,8 +94,11 @@ while (Date.now() < endAt) {
     const ex = summarize(externalTimes)
     const rss = memoryMiB(proc.child.pid!)
     const heap = await heapMiB().catch(() => NaN)
-    samples.push({ rss, heap, p99: ev.p99, extP99: ex.p99 })
-    rows.push([((flags.minutes * 60_000 - (endAt - Date.now())) / 60_000).toFixed(1), rss.toFixed(1), heap.toFixed(1), String(ev.count), ev.p50.toFixed(1), ev.p99.toFixed(1), String(ex.count), ex.p50.toFixed(1), ex.p99.toFixed(1), String(erp.accepted().length), String(errors)])
+    const cpu = { seconds: cpuSeconds(proc.child.pid!), at: performance.now() }
+    const cores = (cpu.seconds - lastCpu.seconds) / ((cpu.at - lastCpu.at) / 1000)
+    lastCpu = cpu
+    samples.push({ cores, rss, heap, p99: ev.p99, extP99: ex.p99 })
+    rows.push([((flags.minutes * 60_000 - (endAt - Date.now())) / 60_000).toFixed(1), cores.toFixed(2), rss.toFixed(1), heap.toFixed(1), String(ev.count), ev.p50.toFixed(1), ev.p99.toFixed(1), String(ex.count), ex.p50.toFixed(1), ex.p99.toFixed(1), String(erp.accepted().length), String(errors)])
     console.log(rows.at(-1)!.join('\t'))
     eventTimes = []
     externalTimes = []
@@ -104,7 +110,7 @@ console.log(table(rows))
 const first = samples[0]
 const last = samples.at(-1)
 if (first && last) {
-  console.log(`RSS ${first.rss.toFixed(1)} → ${last.rss.toFixed(1)} MiB (${(last.rss - first.rss >= 0 ? '+' : '') + (last.rss - first.rss).toFixed(1)}), heap ${first.heap.toFixed(1)} → ${last.heap.toFixed(1)} MiB; ` +
+  console.log(`CPU ${first.cores.toFixed(2)} → ${last.cores.toFixed(2)} cores; RSS ${first.rss.toFixed(1)} → ${last.rss.toFixed(1)} MiB (${(last.rss - first.rss >= 0 ? '+' : '') + (last.rss - first.rss).toFixed(1)}), heap ${first.heap.toFixed(1)} → ${last.heap.toFixed(1)} MiB; ` +
     `event p99 ${first.p99.toFixed(1)} → ${last.p99.toFixed(1)} ms; external p99 ${first.extP99.toFixed(1)} → ${last.extP99.toFixed(1)} ms`)
 }
 console.log(`${acknowledged.size} events acknowledged, ${t.delivered} delivered, ${t.missing.length} lost, ${t.duplicatesWithoutKey} duplicates without key, ${pastDeadline} external answers past ${PLATFORM_TIMEOUT_MS} ms, ${errors} errors`)
