@@ -31,8 +31,8 @@ export type StepFunction = <T>(name: string, fn: () => T | Promise<T>) => Promis
  * @example
  * const step = makeStep({ store, runId: 7, attempt: 2, logger: () => logger })
  * const order = await step('fetch order', () => commerce.getOrder(id)) // stored by attempt 1: not fetched again
+ * @param options.logger the attempt's logger, made when first needed
  */
-/** @param options.logger the attempt's logger, made when first needed */
 export function makeStep(options: { store: Store; runId: number; attempt: number; logger: () => Logger }): StepFunction {
   const { store, runId, attempt, logger } = options
   let stored: Promise<Map<string, Step>> | undefined

@@ -298,11 +298,7 @@ export class Worker {
     // fields rather than through a child: a pino child costs about 10 µs (its bindings go through
     // redaction), which ingest at saturation felt. The action's logger is made on first use, as
     // most runs never log; its lines go to the run's log too.
-    const logger = {
-      info: (fields: object, message: string) => rootLogger.info({ ...bindings, ...fields }, message),
-      warn: (fields: object, message: string) => rootLogger.warn({ ...bindings, ...fields }, message),
-      error: (fields: object, message: string) => rootLogger.error({ ...bindings, ...fields }, message),
-    }
+    const log = (level: 'info' | 'warn' | 'error', fields: object, message: string) => rootLogger[level]({ ...bindings, ...fields }, message)
     const recording = this.#records.begin(run.id, run.attempts)
     let made: Logger | undefined
     const actionLogger = () => (made ??= attemptLogger(rootLogger, bindings, recording.log))
@@ -351,22 +347,22 @@ export class Worker {
 
     metrics.runsFinished.inc({ action: action.name, outcome })
     metrics.runDuration.observe({ action: action.name, outcome }, (performance.now() - started) / 1000)
-    if (end.outcome === 'succeeded') logger.info({}, 'run succeeded')
-    else if (end.outcome === 'skipped') logger.info({ reason: end.reason }, 'run skipped: its event is stale')
+    if (end.outcome === 'succeeded') log('info', {}, 'run succeeded')
+    else if (end.outcome === 'skipped') log('info', { reason: end.reason }, 'run skipped: its event is stale')
     else if (end.outcome === 'paused') {
-      logger.warn({ connection: end.connection }, `run paused until connection "${end.connection}" recovers; the attempt does not count`)
+      log('warn', { connection: end.connection }, `run paused until connection "${end.connection}" recovers; the attempt does not count`)
     } else if (end.outcome === 'failed') {
-      logger.warn({ err: end.error, retryAt: new Date(end.retryAt).toISOString() }, `attempt ${run.attempts} of ${run.maxAttempts} failed; will retry`)
+      log('warn', { err: end.error, retryAt: new Date(end.retryAt).toISOString() }, `attempt ${run.attempts} of ${run.maxAttempts} failed; will retry`)
     } else {
-      logger.error({ err: end.error }, `run is dead after attempt ${run.attempts}: this is an issue in the action's code or its target; replay it once fixed`)
+      log('error', { err: end.error }, `run is dead after attempt ${run.attempts}: this is an issue in the action's code or its target; replay it once fixed`)
     }
     execution.free()
     try {
       const stillOurs = await store.finishAttempt({ runId: run.id, workerId: this.id, attempt: run.attempts, end })
-      if (!stillOurs) logger.warn({}, 'the run was reclaimed by another worker before this attempt finished; its outcome is recorded on the attempt only')
+      if (!stillOurs) log('warn', {}, 'the run was reclaimed by another worker before this attempt finished; its outcome is recorded on the attempt only')
     } catch (error) {
       // The lease will expire and the run will be tried again: at least once, never lost.
-      logger.error({ err: error }, 'failed to record the attempt; the run will be retried when its lease expires')
+      log('error', { err: error }, 'failed to record the attempt; the run will be retried when its lease expires')
     }
   }
 

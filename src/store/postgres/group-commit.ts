@@ -23,9 +23,10 @@
  * statement is atomic on its own; its NOTIFY is sent right after, which PostgreSQL would
  * have delivered at that commit anyway.
  *
- * Every caller's promise settles only after COMMIT returns: a resolved write is durable. If COMMIT
- * fails (or the connection drops during it) every write of the batch is rejected; an ingest the
- * server then answers with 503 is retried by the platform and deduplicated if it had committed.
+ * Every caller's promise settles only after its commit returns (COMMIT, or the autocommitted
+ * statement): a resolved write is durable. If COMMIT fails (or the connection drops during it)
+ * every write of the batch is rejected; an ingest the server then answers with 503 is retried by
+ * the platform and deduplicated if it had committed.
  *
  * Several batches may be in flight at once on different pooled connections (`maxBatches`), so a
  * slow commit does not stall the writes arriving meanwhile.
@@ -190,7 +191,8 @@ export class GroupCommit {
    */
   async #runAlone(client: PoolClient, batch: PendingWrite[]): Promise<{ results: { ok: true; value: unknown }[]; notify: boolean } | null> {
     const kind = batch[0]!.combine?.with
-    if (!kind?.oneStatement || batch.some((write) => write.combine?.with !== kind)) return null
+    // #takeBatch gives a batch whose oldest write is of such a kind only writes of that kind.
+    if (!kind?.oneStatement) return null
     let notify = false
     let values: unknown[]
     try {
