@@ -3,14 +3,16 @@
  * A bounded soak: one `storehook start` process (SQLite, synchronous=FULL) fed a steady mix of
  * signed events (forwarded to an ERP simulator under an Idempotency-Key) and Commerce Layer
  * `price` calls, one in ten hanging past its deadline. Every interval it prints the process's CPU
- * (cores used over the interval) and RSS (from /proc), its used heap (from its /metrics), the
+ * (cores used over the interval) and RSS (from /proc), the used heap of its main thread and of its
+ * handler threads together (from its /metrics), the
  * answer-time p50/p99 of events and of external calls, and what the ERP got; at the end, how CPU,
  * RSS and p99 moved from the first interval to the last, and whether every acknowledged event was
  * delivered.
  *
- *   node bench/soak.ts [--minutes 30] [--rate 50] [--interval 60]
+ *   node bench/soak.ts [--minutes 30] [--rate 50] [--interval 60] [--hang-every 10]
  *
- * `--rate` is requests per second (events and external calls together), `--interval` in seconds.
+ * `--rate` is requests per second (events and external calls together), `--interval` in seconds,
+ * `--hang-every N`: one external call in N hangs (its promise never settles; 0: none).
  */
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -19,7 +21,7 @@ import { awaitDelivery, Cleanup, forwardProject, signedEvent, startChild } from 
 import { callPrice, PLATFORM_TIMEOUT_MS } from '../test/chaos/external.ts'
 import { cpuSeconds, machine, memoryMiB, parseFlags, summarize, table } from './lib.ts'
 
-const flags = parseFlags(process.argv.slice(2), { minutes: 30, rate: 50, interval: 60 })
+const flags = parseFlags(process.argv.slice(2), { minutes: 30, rate: 50, interval: 60, 'hang-every': 10 })
 const cleanup = new Cleanup()
 process.once('SIGINT', () => void cleanup.run().then(() => process.exit(130)))
 
@@ -36,7 +38,7 @@ export default commerceLayer.price(async (lineItem) => {
 }, { secrets: 'cl_shared_secret_for_chaos_0001', deadlineMs: 1000, fallback: { answer: { unit_amount_cents: 5000 } } })
 `)
 const proc = await startChild(cleanup, { project, db: `sqlite:${join(project, 'soak.db')}` })
-console.log(`# storehook soak: ${flags.minutes} min at ${flags.rate} req/s, interval ${flags.interval} s; pid ${proc.child.pid}; ${machine()}`)
+console.log(`# storehook soak: ${flags.minutes} min at ${flags.rate} req/s, interval ${flags.interval} s, one external call in ${flags['hang-every'] || 'none'} hanging; pid ${proc.child.pid}; ${machine()}`)
 
 const acknowledged = new Set<string>()
 let eventTimes: number[] = []
@@ -48,7 +50,8 @@ const inFlight = new Set<Promise<void>>()
 const one = async () => {
   const i = ++n
   if (i % 2 === 0) {
-    const answer = await callPrice(proc.url, i % 20 === 0 ? `HANG${i}` : `SKU${i}`).catch(() => null)
+    const hangs = flags['hang-every'] > 0 && (i / 2) % flags['hang-every'] === 0
+    const answer = await callPrice(proc.url, hangs ? `HANG${i}` : `SKU${i}`).catch(() => null)
     if (!answer || answer.status !== 200) errors += 1
     else externalTimes.push(answer.ms)
     if (answer && answer.ms > PLATFORM_TIMEOUT_MS) pastDeadline += 1
@@ -67,15 +70,16 @@ const one = async () => {
   }
 }
 
-/** Used V8 heap of the storehook process, from its own /metrics (prom-client's default metrics). */
-async function heapMiB(): Promise<number> {
+/** Used V8 heap of the main thread and of the handler threads together, from storehook's /metrics. */
+async function heapMiB(): Promise<{ main: number; threads: number }> {
   const text = await (await fetch(`${proc.url}/metrics`)).text()
-  const match = /^storehook_process_nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)
-  return match ? Number(match[1]) / 2 ** 20 : NaN
+  const main = /^storehook_process_nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)
+  const threads = [...text.matchAll(/^storehook_external_thread_heap_used_bytes\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
+  return { main: main ? Number(main[1]) / 2 ** 20 : NaN, threads: threads / 2 ** 20 }
 }
 
-const rows: string[][] = [['min', 'cores', 'RSS MiB', 'heap MiB', 'events', 'event p50', 'event p99', 'external', 'ext p50', 'ext p99', 'ERP accepted', 'errors']]
-const samples: { cores: number; rss: number; heap: number; p99: number; extP99: number }[] = []
+const rows: string[][] = [['min', 'cores', 'RSS MiB', 'heap MiB', 'threads MiB', 'events', 'event p50', 'event p99', 'external', 'ext p50', 'ext p99', 'ERP accepted', 'errors']]
+const samples: { cores: number; rss: number; heap: { main: number; threads: number }; p99: number; extP99: number }[] = []
 // CPU of the storehook process per interval: work that grows with the store's history shows here first.
 let lastCpu = { seconds: cpuSeconds(proc.child.pid!), at: performance.now() }
 const endAt = Date.now() + flags.minutes * 60_000
@@ -93,12 +97,12 @@ while (Date.now() < endAt) {
     const ev = summarize(eventTimes)
     const ex = summarize(externalTimes)
     const rss = memoryMiB(proc.child.pid!)
-    const heap = await heapMiB().catch(() => NaN)
+    const heap = await heapMiB().catch(() => ({ main: NaN, threads: NaN }))
     const cpu = { seconds: cpuSeconds(proc.child.pid!), at: performance.now() }
     const cores = (cpu.seconds - lastCpu.seconds) / ((cpu.at - lastCpu.at) / 1000)
     lastCpu = cpu
     samples.push({ cores, rss, heap, p99: ev.p99, extP99: ex.p99 })
-    rows.push([((flags.minutes * 60_000 - (endAt - Date.now())) / 60_000).toFixed(1), cores.toFixed(2), rss.toFixed(1), heap.toFixed(1), String(ev.count), ev.p50.toFixed(1), ev.p99.toFixed(1), String(ex.count), ex.p50.toFixed(1), ex.p99.toFixed(1), String(erp.accepted().length), String(errors)])
+    rows.push([((flags.minutes * 60_000 - (endAt - Date.now())) / 60_000).toFixed(1), cores.toFixed(2), rss.toFixed(1), heap.main.toFixed(1), heap.threads.toFixed(1), String(ev.count), ev.p50.toFixed(1), ev.p99.toFixed(1), String(ex.count), ex.p50.toFixed(1), ex.p99.toFixed(1), String(erp.accepted().length), String(errors)])
     console.log(rows.at(-1)!.join('\t'))
     eventTimes = []
     externalTimes = []
@@ -110,7 +114,7 @@ console.log(table(rows))
 const first = samples[0]
 const last = samples.at(-1)
 if (first && last) {
-  console.log(`CPU ${first.cores.toFixed(2)} → ${last.cores.toFixed(2)} cores; RSS ${first.rss.toFixed(1)} → ${last.rss.toFixed(1)} MiB (${(last.rss - first.rss >= 0 ? '+' : '') + (last.rss - first.rss).toFixed(1)}), heap ${first.heap.toFixed(1)} → ${last.heap.toFixed(1)} MiB; ` +
+  console.log(`CPU ${first.cores.toFixed(2)} → ${last.cores.toFixed(2)} cores; RSS ${first.rss.toFixed(1)} → ${last.rss.toFixed(1)} MiB (${(last.rss - first.rss >= 0 ? '+' : '') + (last.rss - first.rss).toFixed(1)}), heap ${first.heap.main.toFixed(1)} → ${last.heap.main.toFixed(1)} MiB, threads' heap ${first.heap.threads.toFixed(1)} → ${last.heap.threads.toFixed(1)} MiB; ` +
     `event p99 ${first.p99.toFixed(1)} → ${last.p99.toFixed(1)} ms; external p99 ${first.extP99.toFixed(1)} → ${last.extP99.toFixed(1)} ms`)
 }
 console.log(`${acknowledged.size} events acknowledged, ${t.delivered} delivered, ${t.missing.length} lost, ${t.duplicatesWithoutKey} duplicates without key, ${pastDeadline} external answers past ${PLATFORM_TIMEOUT_MS} ms, ${errors} errors`)

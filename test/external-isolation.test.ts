@@ -30,6 +30,7 @@ export default commerceLayer.price(async (lineItem, { signal, logger }) => {
     case 'BLOCK_5S': { const until = Date.now() + 5000; while (Date.now() < until) {} break }
     case 'BLOCK_LATE': await new Promise((resolve) => signal.addEventListener('abort', resolve)); while (true) {}
     case 'LEAK': { const kept = []; for (;;) kept.push(new Array(1e6).fill(kept.length)) }
+    case 'KEEP': (globalThis.kept ??= []).push(new Array(3e6).fill(1)); break
     case 'SOLD_OUT': throw new ExternalResourceError('OUT_OF_STOCK', 'sold out', { status: 409, data: { sku_code: 'SOLD_OUT' } })
     case 'THROW': throw new Error('pricing service said: internal-detail')
     case 'ABORT': {
@@ -97,6 +98,19 @@ describe('handler threads', () => {
     assert.equal(threw.status, 200)
     assert.equal(threw.answer.data.unit_amount_cents, 5000, 'the static fallback')
     assert.ok(!JSON.stringify(threw.answer).includes('internal-detail'))
+  })
+
+  it("each thread's used heap is in the admin API and /metrics, and what a handler keeps shows there", async () => {
+    const heaps = async () => new Map(((await admin('/external')).handlerThreads.threads as { threadId: number; heapUsedBytes: number | null }[]).map((t) => [t.threadId, t.heapUsedBytes ?? NaN]))
+    const before = await heaps()
+    const kept = await call('price', 'KEEP')
+    const threadId = kept.answer.data.metadata.threadId as number
+    const after = await heaps()
+    assert.ok(after.get(threadId)! - before.get(threadId)! > 16 * 2 ** 20, `the thread that kept 3 million elements grew: ${before.get(threadId)} → ${after.get(threadId)} bytes`)
+    const metrics = await (await fetch(`${url}/metrics`)).text()
+    const slots = [...metrics.matchAll(/^storehook_external_thread_heap_used_bytes\{thread="(\d+)"\} (\d+)$/gm)].map((m) => Number(m[2]))
+    assert.equal(slots.length, 2, 'one gauge per thread slot')
+    assert.ok(Math.max(...slots) > 16 * 2 ** 20, 'the keeping thread shows in the metric too')
   })
 
   it("the deadline's abort reaches the handler's signal in its thread", async () => {

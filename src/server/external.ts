@@ -7,7 +7,7 @@
  * the caller never sees a body it cannot read.
  *
  * Also the admin side: `GET /admin/api/external` (each resource, its options, where its handler
- * runs and its breaker mirror; the handler threads),
+ * runs and its breaker mirror; the handler threads and their used heap),
  * `GET /admin/api/external/calls` (recorded calls) and
  * `POST /admin/api/external/reset-breaker?resource=<name>` (after `_reset_circuit` on the platform).
  */
@@ -57,7 +57,7 @@ export function mountExternalRoutes(app: Hono, runtime: Runtime): void {
     }
   })
 
-  app.get('/admin/api/external', (c) => c.json({ resources: external.status(), recording: external.recorder.enabled, handlerThreads: external.threads() }))
+  app.get('/admin/api/external', async (c) => c.json({ resources: external.status(), recording: external.recorder.enabled, handlerThreads: await external.threads() }))
 
   app.get('/admin/api/external/calls', async (c) => {
     if (!runtime.store.listExternalCalls) {

@@ -97,6 +97,15 @@ export class HandlerThread {
     return { threadId: this.#worker.threadId, state: this.alive ? this.#state : 'ended', calls: this.active, silentMs: Math.round(this.silentMs(now)) }
   }
 
+  /**
+   * The thread's used V8 heap in bytes, or null when it is not running. V8 answers through an
+   * interrupt, so a thread blocked in a loop answers too.
+   */
+  async heapUsedBytes(): Promise<number | null> {
+    if (!this.alive || this.#state !== 'ready') return null
+    return this.#worker.getHeapStatistics().then((stats) => stats.used_heap_size, () => null)
+  }
+
   /** Still starting or ready: neither ended nor told to end. */
   get alive(): boolean {
     return this.#state !== 'ended' && this.#endReason === null

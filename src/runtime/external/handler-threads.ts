@@ -104,10 +104,16 @@ export class HandlerThreads {
     })
   }
 
-  /** Each thread's status, and how many calls wait for one. */
-  status(): { threads: ReturnType<HandlerThread['status']>[]; waiting: number } {
+  /** Each thread's status and used heap, and how many calls wait for one. */
+  async status(): Promise<{ threads: (ReturnType<HandlerThread['status']> & { heapUsedBytes: number | null })[]; waiting: number }> {
     const now = performance.now()
-    return { threads: this.#threads.map((thread) => thread.status(now)), waiting: this.#waiting.length }
+    const heaps = await this.heapUsedBytes()
+    return { threads: this.#threads.map((thread, slot) => ({ ...thread.status(now), heapUsedBytes: heaps[slot]! })), waiting: this.#waiting.length }
+  }
+
+  /** Each thread's used V8 heap in bytes (null for one not running), by slot. */
+  heapUsedBytes(): Promise<(number | null)[]> {
+    return Promise.all(this.#threads.map((thread) => thread.heapUsedBytes()))
   }
 
   /** Terminates every thread; calls running or waiting reject. */

@@ -85,7 +85,7 @@ export class ExternalResources {
       for (const warning of resource.warnings) this.#logger.warn({ resource: resource.name, file: resource.file }, warning)
     }
     this.#connections = options.connections
-    this.metrics = createExternalMetrics(options.registry, () => this.#breakers())
+    this.metrics = createExternalMetrics(options.registry, () => this.#breakers(), async () => (await this.#threads?.heapUsedBytes()) ?? [])
     this.recorder = new ExternalCallRecorder(options.store, options.logger, {
       ...options.recorder,
       onDropped: (count) => this.metrics.recordsDropped.inc(count),
@@ -227,8 +227,8 @@ export class ExternalResources {
   }
 
   /** The handler threads (null when every handler runs inline), for the admin API. */
-  threads(): ReturnType<HandlerThreads['status']> | null {
-    return this.#threads?.status() ?? null
+  async threads(): Promise<Awaited<ReturnType<HandlerThreads['status']>> | null> {
+    return (await this.#threads?.status()) ?? null
   }
 
   /** Forgets a resource's run of failures, after its circuit was reset on the platform. */

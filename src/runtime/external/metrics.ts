@@ -12,10 +12,11 @@ const BREAKER_LEVEL: Record<BreakerState, number> = { closed: 0, warning: 1, ope
 
 /**
  * @param breakers read at scrape time: each resource's breaker mirror
+ * @param threadHeaps read at scrape time: each handler thread's used heap by slot (empty when inline)
  * @example
- * const metrics = createExternalMetrics(runtime.metrics.registry, () => resources.breakers())
+ * const metrics = createExternalMetrics(runtime.metrics.registry, () => resources.breakers(), () => threads.heapUsedBytes())
  */
-export function createExternalMetrics(registry: Registry, breakers: () => Iterable<[string, BreakerStatus]>) {
+export function createExternalMetrics(registry: Registry, breakers: () => Iterable<[string, BreakerStatus]>, threadHeaps: () => Promise<(number | null)[]>) {
   const registers = [registry]
   return {
     calls: new Counter({
@@ -64,6 +65,16 @@ export function createExternalMetrics(registry: Registry, breakers: () => Iterab
       registers,
       collect() {
         for (const [resource, status] of breakers()) this.set({ resource }, BREAKER_LEVEL[status.state])
+      },
+    }),
+    threadHeapUsed: new Gauge({
+      name: 'storehook_external_thread_heap_used_bytes',
+      help: 'Used V8 heap of each handler thread, by slot (a replaced thread takes its slot); the process\'s own heap is storehook_process_nodejs_heap_size_used_bytes.',
+      labelNames: ['thread'],
+      registers,
+      async collect() {
+        this.reset()
+        for (const [slot, bytes] of (await threadHeaps()).entries()) if (bytes !== null) this.set({ thread: String(slot) }, bytes)
       },
     }),
   }
