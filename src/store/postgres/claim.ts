@@ -2,8 +2,11 @@
  * @module
  * Claiming runs on PostgreSQL, where many processes claim from one table at once.
  *
- * A claim is one transaction on its own pooled connection (never inside a group-commit batch, so
- * its row and advisory locks are held for milliseconds):
+ * Runs without an ordering key are claimed by one statement in autocommit (`claimUnkeyed`): bury,
+ * pick `FOR NO KEY UPDATE SKIP LOCKED` and start, in one round trip — the queue statement
+ * graphile-worker and pg-boss use. Keyed runs need a lock per key taken *between* picking and
+ * starting (below), so they are claimed by a transaction on its own pooled connection (never
+ * inside a group-commit batch, so its row and advisory locks are held for milliseconds):
  * 1. bury runs whose lease expired on their last attempt (they may be what kills a process);
  * 2. pick candidates `FOR NO KEY UPDATE SKIP LOCKED`, in run order, up to the limit: a run another
  *    claimer has locked is skipped, not waited for, so claimers never queue behind each other
@@ -110,10 +113,53 @@ export function makeClaim(pool: Pool, s: string, schema: string) {
     started AS (
       INSERT INTO ${s}.attempts (run_id, number, worker_id, started_at)
       SELECT id, attempts, $3, $4 FROM claimed)
-    SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')}, e.source, e.id AS event_id, e.type AS event_type, e.payload, e.headers, e.received_at,
-      e.duplicate_deliveries
+    SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')}, e.source, e.id AS event_id, e.type AS event_type, e.payload, e.headers, e.received_at
     FROM claimed c JOIN ${s}.events e ON e.seq = c.event_seq
     ORDER BY c.id`)
+
+  // The transaction's three statements as one, for runs without a key; keyed candidates are only
+  // counted (`keyed`), their rows unlocked at the statement's end. The outer join returns one row
+  // even when nothing was claimed, to carry that count.
+  const claimUnkeyed = statement(schema, 'claimunkeyed', /* sql */ `
+    WITH doomed AS (
+      SELECT id FROM ${s}.runs
+      WHERE action = $1 AND state = 'running' AND lease_expires_at <= $2 AND attempts >= max_attempts
+      FOR NO KEY UPDATE SKIP LOCKED),
+    buried AS (
+      UPDATE ${s}.runs r SET state = 'dead', lease_expires_at = NULL, worker_id = NULL, last_error = $6, updated_at = $2
+      FROM doomed WHERE r.id = doomed.id
+      RETURNING r.id),
+    buried_attempts AS (
+      UPDATE ${s}.attempts a SET ended_at = $2, outcome = 'interrupted', error_message = $6
+      FROM buried WHERE a.run_id = buried.id AND a.ended_at IS NULL),
+    picked AS (
+      SELECT r.id, r.ordering_key FROM ${s}.runs r
+      WHERE r.action = $1
+        AND r.state IN ('pending', 'retrying', 'running')
+        AND ((r.state IN ('pending', 'retrying') AND r.run_at <= $2)
+          OR (r.state = 'running' AND r.lease_expires_at <= $2 AND r.attempts < r.max_attempts))
+        AND ${keyAllows(s)}
+      ORDER BY r.id
+      LIMIT $3
+      FOR NO KEY UPDATE OF r SKIP LOCKED),
+    claimed AS (
+      UPDATE ${s}.runs r SET state = 'running', attempts = r.attempts + 1, lease_expires_at = $4,
+        worker_id = $5, updated_at = $2
+      FROM picked p WHERE r.id = p.id AND p.ordering_key IS NULL
+      RETURNING ${RUN_COLUMNS.replace(/(\w+)/g, 'r.$1')}),
+    closed AS (
+      UPDATE ${s}.attempts a SET ended_at = $2, outcome = 'interrupted', error_message = $7
+      FROM claimed WHERE a.run_id = claimed.id AND a.ended_at IS NULL),
+    started AS (
+      INSERT INTO ${s}.attempts (run_id, number, worker_id, started_at)
+      SELECT id, attempts, $5, $2 FROM claimed)
+    SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')}, e.source, e.id AS event_id, e.type AS event_type, e.payload, e.headers, e.received_at, k.keyed
+    FROM (SELECT count(*) FILTER (WHERE ordering_key IS NOT NULL) AS keyed FROM picked) k
+    LEFT JOIN (claimed c JOIN ${s}.events e ON e.seq = c.event_seq) ON true
+    ORDER BY c.id`)
+
+  /** Actions whose last claim met keyed runs: they go straight to the transaction. */
+  const keyedActions = new Set<string>()
 
   async function claimIn(client: PoolClient, request: ClaimRequest): Promise<ClaimedRun[]> {
     const now = Date.now()
@@ -121,6 +167,7 @@ export function makeClaim(pool: Pool, s: string, schema: string) {
     const found = await client.query<{ id: string; ordering_key: string | null }>(
       candidates([request.action, now, request.limit]),
     )
+    if (found.rows.every((row) => row.ordering_key === null)) keyedActions.delete(request.action)
     if (found.rows.length === 0) return []
 
     const ids: string[] = []
@@ -136,22 +183,36 @@ export function makeClaim(pool: Pool, s: string, schema: string) {
     if (ids.length === 0) return []
 
     const started = await client.query<Row>(start([ids, Math.ceil(now + request.leaseMs), request.workerId, now, LEASE_LOST]))
-    return started.rows.map((row) => ({
-      run: toRun(row),
-      event: {
-        seq: Number(row.event_seq),
-        source: String(row.source),
-        id: String(row.event_id),
-        type: String(row.event_type),
-        payload: row.payload,
-        headers: row.headers as Record<string, string>,
-        receivedAt: Number(row.received_at),
-        duplicateDeliveries: Number(row.duplicate_deliveries),
-      },
-    }))
+    return started.rows.map(toClaimed)
   }
 
   // If COMMIT itself is lost the claim may have happened; its lease then runs out and another
   // claim takes the runs up again. Nothing is handed out that was not committed.
-  return (request: ClaimRequest): Promise<ClaimedRun[]> => inTransaction(pool, (client) => claimIn(client, request))
+  return async (request: ClaimRequest): Promise<ClaimedRun[]> => {
+    if (keyedActions.has(request.action)) return inTransaction(pool, (client) => claimIn(client, request))
+    const now = Date.now()
+    const { rows } = await pool.query<Row>(claimUnkeyed([request.action, now, request.limit, Math.ceil(now + request.leaseMs), request.workerId, LEASE_LOST_ON_LAST_ATTEMPT, LEASE_LOST]))
+    const claimed = rows.filter((row) => row.id !== null).map(toClaimed)
+    if (Number(rows[0]!.keyed) === 0) return claimed
+    keyedActions.add(request.action)
+    const limit = request.limit - claimed.length
+    if (limit === 0) return claimed
+    const keyed = await inTransaction(pool, (client) => claimIn(client, { ...request, limit }))
+    return [...claimed, ...keyed].sort((a, b) => a.run.id - b.run.id)
+  }
+}
+
+function toClaimed(row: Row): ClaimedRun {
+  return {
+    run: toRun(row),
+    event: {
+      seq: Number(row.event_seq),
+      source: String(row.source),
+      id: String(row.event_id),
+      type: String(row.event_type),
+      payload: row.payload,
+      headers: row.headers as Record<string, string>,
+      receivedAt: Number(row.received_at),
+    },
+  }
 }
