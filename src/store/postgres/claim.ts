@@ -70,22 +70,29 @@ const keyAllows = (s: string) => /* sql */ `
       WHERE p.action = r.action AND p.ordering_key = r.ordering_key AND p.state = 'running'
         AND p.id <> r.id)))`
 
-export function makeClaim(pool: Pool, s: string, schema: string) {
-  // SKIP LOCKED: a run a concurrent claim is burying or claiming is that claim's business.
-  const buryAbandonedLastAttempts = statement(schema, 'bury', /* sql */ `
-    WITH doomed AS (
+/**
+ * SQL: the CTEs burying runs of action $1 whose lease expired (now: $2) on their last attempt,
+ * with `message` as their error. SKIP LOCKED: a run a concurrent claim is burying or claiming is
+ * that claim's business.
+ */
+const buryCtes = (s: string, message: string) => /* sql */ `
+    doomed AS (
       SELECT id FROM ${s}.runs
       WHERE action = $1 AND state = 'running' AND lease_expires_at <= $2 AND attempts >= max_attempts
       FOR NO KEY UPDATE SKIP LOCKED),
     buried AS (
-      UPDATE ${s}.runs r SET state = 'dead', lease_expires_at = NULL, worker_id = NULL, last_error = $3, updated_at = $2
+      UPDATE ${s}.runs r SET state = 'dead', lease_expires_at = NULL, worker_id = NULL, last_error = ${message}, updated_at = $2
       FROM doomed WHERE r.id = doomed.id
-      RETURNING r.id)
-    UPDATE ${s}.attempts a SET ended_at = $2, outcome = 'interrupted', error_message = $3
-    FROM buried WHERE a.run_id = buried.id AND a.ended_at IS NULL`)
+      RETURNING r.id),
+    buried_attempts AS (
+      UPDATE ${s}.attempts a SET ended_at = $2, outcome = 'interrupted', error_message = ${message}
+      FROM buried WHERE a.run_id = buried.id AND a.ended_at IS NULL)`
 
-  // The repeated state list lets PostgreSQL use the partial index runs_unfinished.
-  const candidates = statement(schema, 'candidates', /* sql */ `
+/**
+ * SQL: up to $3 runs of action $1 that may start now ($2), locked, in run order. The repeated
+ * state list lets PostgreSQL use the partial index runs_unfinished.
+ */
+const dueRuns = (s: string) => /* sql */ `
     SELECT r.id, r.ordering_key FROM ${s}.runs r
     WHERE r.action = $1
       AND r.state IN ('pending', 'retrying', 'running')
@@ -94,66 +101,54 @@ export function makeClaim(pool: Pool, s: string, schema: string) {
       AND ${keyAllows(s)}
     ORDER BY r.id
     LIMIT $3
-    FOR NO KEY UPDATE OF r SKIP LOCKED`)
+    FOR NO KEY UPDATE OF r SKIP LOCKED`
+
+/**
+ * SQL: the CTEs starting the runs `which` selects (`claimed`, returning the runs), closing a
+ * reclaimed run's lost attempt and opening the new one. A statement with data-modifying CTEs sees
+ * the tables as they were before it, so run fields come from the UPDATE's RETURNING.
+ */
+const startCtes = (s: string, which: string, p: { now: string; lease: string; worker: string; lost: string }) => /* sql */ `
+    claimed AS (
+      UPDATE ${s}.runs r SET state = 'running', attempts = r.attempts + 1, lease_expires_at = ${p.lease},
+        worker_id = ${p.worker}, updated_at = ${p.now}
+      ${which}
+      RETURNING ${RUN_COLUMNS.replace(/(\w+)/g, 'r.$1')}),
+    closed AS (
+      UPDATE ${s}.attempts a SET ended_at = ${p.now}, outcome = 'interrupted', error_message = ${p.lost}
+      FROM claimed WHERE a.run_id = claimed.id AND a.ended_at IS NULL),
+    started AS (
+      INSERT INTO ${s}.attempts (run_id, number, worker_id, started_at)
+      SELECT id, attempts, ${p.worker}, ${p.now} FROM claimed)`
+
+/** SQL: the claimed runs (`c`) with their events' fields, as {@link toClaimed} reads them. */
+const CLAIMED_COLUMNS = `${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')}, e.source, e.id AS event_id, e.type AS event_type, e.payload, e.headers, e.received_at`
+
+export function makeClaim(pool: Pool, s: string, schema: string) {
+  const buryAbandonedLastAttempts = statement(schema, 'bury', /* sql */ `
+    WITH ${buryCtes(s, '$3')}
+    SELECT count(*) FROM buried`)
+
+  const candidates = statement(schema, 'candidates', dueRuns(s))
 
   const lockKeys = statement(schema, 'lockkeys', /* sql */ `
     SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock(hashtextextended($2 || k, 0))`)
 
-  // A statement with data-modifying CTEs sees the tables as they were before it, so run and event
-  // fields come from the UPDATE's RETURNING and an unchanged table (events).
+  // Keyed runs are re-checked here, after their keys' locks (see the module comment).
   const start = statement(schema, 'start', /* sql */ `
-    WITH claimed AS (
-      UPDATE ${s}.runs r SET state = 'running', attempts = r.attempts + 1, lease_expires_at = $2,
-        worker_id = $3, updated_at = $4
-      WHERE r.id = ANY($1::bigint[]) AND ${keyAllows(s)}
-      RETURNING ${RUN_COLUMNS.replace(/(\w+)/g, 'r.$1')}),
-    closed AS (
-      UPDATE ${s}.attempts a SET ended_at = $4, outcome = 'interrupted', error_message = $5
-      FROM claimed WHERE a.run_id = claimed.id AND a.ended_at IS NULL),
-    started AS (
-      INSERT INTO ${s}.attempts (run_id, number, worker_id, started_at)
-      SELECT id, attempts, $3, $4 FROM claimed)
-    SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')}, e.source, e.id AS event_id, e.type AS event_type, e.payload, e.headers, e.received_at
+    WITH ${startCtes(s, `WHERE r.id = ANY($1::bigint[]) AND ${keyAllows(s)}`, { lease: '$2', worker: '$3', now: '$4', lost: '$5' })}
+    SELECT ${CLAIMED_COLUMNS}
     FROM claimed c JOIN ${s}.events e ON e.seq = c.event_seq
     ORDER BY c.id`)
 
-  // The transaction's three statements as one, for runs without a key; keyed candidates are only
+  // The transaction's statements as one, for runs without a key; keyed candidates are only
   // counted (`keyed`), their rows unlocked at the statement's end. The outer join returns one row
   // even when nothing was claimed, to carry that count.
   const claimUnkeyed = statement(schema, 'claimunkeyed', /* sql */ `
-    WITH doomed AS (
-      SELECT id FROM ${s}.runs
-      WHERE action = $1 AND state = 'running' AND lease_expires_at <= $2 AND attempts >= max_attempts
-      FOR NO KEY UPDATE SKIP LOCKED),
-    buried AS (
-      UPDATE ${s}.runs r SET state = 'dead', lease_expires_at = NULL, worker_id = NULL, last_error = $6, updated_at = $2
-      FROM doomed WHERE r.id = doomed.id
-      RETURNING r.id),
-    buried_attempts AS (
-      UPDATE ${s}.attempts a SET ended_at = $2, outcome = 'interrupted', error_message = $6
-      FROM buried WHERE a.run_id = buried.id AND a.ended_at IS NULL),
-    picked AS (
-      SELECT r.id, r.ordering_key FROM ${s}.runs r
-      WHERE r.action = $1
-        AND r.state IN ('pending', 'retrying', 'running')
-        AND ((r.state IN ('pending', 'retrying') AND r.run_at <= $2)
-          OR (r.state = 'running' AND r.lease_expires_at <= $2 AND r.attempts < r.max_attempts))
-        AND ${keyAllows(s)}
-      ORDER BY r.id
-      LIMIT $3
-      FOR NO KEY UPDATE OF r SKIP LOCKED),
-    claimed AS (
-      UPDATE ${s}.runs r SET state = 'running', attempts = r.attempts + 1, lease_expires_at = $4,
-        worker_id = $5, updated_at = $2
-      FROM picked p WHERE r.id = p.id AND p.ordering_key IS NULL
-      RETURNING ${RUN_COLUMNS.replace(/(\w+)/g, 'r.$1')}),
-    closed AS (
-      UPDATE ${s}.attempts a SET ended_at = $2, outcome = 'interrupted', error_message = $7
-      FROM claimed WHERE a.run_id = claimed.id AND a.ended_at IS NULL),
-    started AS (
-      INSERT INTO ${s}.attempts (run_id, number, worker_id, started_at)
-      SELECT id, attempts, $5, $2 FROM claimed)
-    SELECT ${RUN_COLUMNS.replace(/(\w+)/g, 'c.$1')}, e.source, e.id AS event_id, e.type AS event_type, e.payload, e.headers, e.received_at, k.keyed
+    WITH ${buryCtes(s, '$6')},
+    picked AS (${dueRuns(s)}),
+    ${startCtes(s, 'FROM picked p WHERE r.id = p.id AND p.ordering_key IS NULL', { now: '$2', lease: '$4', worker: '$5', lost: '$7' })}
+    SELECT ${CLAIMED_COLUMNS}, k.keyed
     FROM (SELECT count(*) FILTER (WHERE ordering_key IS NOT NULL) AS keyed FROM picked) k
     LEFT JOIN (claimed c JOIN ${s}.events e ON e.seq = c.event_seq) ON true
     ORDER BY c.id`)
