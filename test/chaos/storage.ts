@@ -11,12 +11,13 @@
  *   read-only gives a real EROFS;
  * - without it, read-only is `chmod` of the directory and files (which binds non-root users only),
  *   and disk-full cannot be made: the case says so in its notes and the test reports it skipped.
+ *   Root runs this path too by starting storehook as another user (`options.user`).
  * A running process keeps its open file descriptors writable whatever chmod says, and Linux will not
  * remount a filesystem read-only while files on it are open for writing: so read-only is met the way
  * it happens in production, at a (re)start on a volume that came back read-only.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs'
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { userInfo } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -64,7 +65,7 @@ export interface StorageSize {
  * Read-only database at restart (and, where mounting is allowed, disk full while running); returns
  * the result and whether the disk-full part could run.
  */
-export async function storageFaultCase(size: StorageSize): Promise<CaseResult & { diskFullRan: boolean }> {
+export async function storageFaultCase(size: StorageSize, options: { user?: { uid: number; gid: number } } = {}): Promise<CaseResult & { diskFullRan: boolean }> {
   const started = Date.now()
   const result = { ...emptyResult('SQLite read-only / disk full'), diskFullRan: false }
   const cleanup = new Cleanup()
@@ -74,20 +75,22 @@ export async function storageFaultCase(size: StorageSize): Promise<CaseResult & 
     const project = forwardProject(cleanup, erp.url)
     const dataDir = join(project, 'data')
     mkdirSync(dataDir)
-    const mounted = tryMount(dataDir, 24)
+    const { user } = options
+    if (user) chownTree(project, user.uid, user.gid)
+    const mounted = !user && tryMount(dataDir, 24)
     if (mounted) cleanup.add(() => execFileSync('umount', ['-l', dataDir], { stdio: 'ignore' }))
-    else if (userInfo().uid === 0) {
+    else if (!user && userInfo().uid === 0) {
       result.notes.push('root without the right to mount: chmod binds no root process, so neither fault can be made here')
       result.ms = Date.now() - started
       return result
     }
-    result.notes.push(mounted ? 'faults on a real tmpfs (ENOSPC, EROFS)' : 'read-only by chmod; disk full needs mount rights and was not run')
+    result.notes.push(mounted ? 'faults on a real tmpfs (ENOSPC, EROFS)' : `read-only by chmod${user ? ` (storehook as uid ${user.uid})` : ''}; disk full needs mount rights and was not run`)
     const db = `sqlite:${join(dataDir, 'chaos.db')}`
 
     let target: string | null = null
     const load = new Load(() => target, { senders: size.senders, gapMs: 5 }).start()
     cleanup.add(() => load.stop())
-    let proc: ChildStorehook = await startChild(cleanup, { project, db })
+    let proc: ChildStorehook = await startChild(cleanup, { project, db, ...user })
     target = proc.url
     await sleep(size.faultMs / 2)
 
@@ -115,7 +118,7 @@ export async function storageFaultCase(size: StorageSize): Promise<CaseResult & 
     const before = { ...load.rejected }
     let refusedToStart = false
     try {
-      proc = await startChild(cleanup, { project, db })
+      proc = await startChild(cleanup, { project, db, ...user })
       target = proc.url
       await sleep(size.faultMs)
       target = null
@@ -130,7 +133,7 @@ export async function storageFaultCase(size: StorageSize): Promise<CaseResult & 
     if (mounted) remount(dataDir, 'rw')
     else setModes(dataDir, 0o755, 0o644)
 
-    proc = await startChild(cleanup, { project, db })
+    proc = await startChild(cleanup, { project, db, ...user })
     target = proc.url
     await sleep(size.faultMs / 2)
     await load.stop()
@@ -145,6 +148,14 @@ export async function storageFaultCase(size: StorageSize): Promise<CaseResult & 
   }
   result.ms = Date.now() - started
   return result
+}
+
+function chownTree(dir: string, uid: number, gid: number): void {
+  chownSync(dir, uid, gid)
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) chownTree(join(dir, entry.name), uid, gid)
+    else chownSync(join(dir, entry.name), uid, gid)
+  }
 }
 
 function setModes(dir: string, dirMode: number, fileMode: number): void {
