@@ -260,7 +260,7 @@ test('runs of one ordering key never overlap and complete in the order their eve
   // As the store recorded it: a key's attempts, in every process, one after the other. This sees
   // what the ERP cannot: another run of a key started while a killed process still held it (an
   // overlap of up to the lease). Its times are coarser: a claim takes its start time before its
-  // transaction, a finish its end time before its commit, in different processes, so a run may be
+  // last statement, a finish its end time before its commit, in different processes, so a run may be
   // recorded starting a few ms before the end of the run it waited for; hence the tolerance.
   const { rows } = await admin.query<{ key: string; id: string; number: number; started_at: string; ended_at: string | null }>(
     `SELECT r.ordering_key AS key, e.id, a.number, a.started_at, a.ended_at

@@ -177,7 +177,11 @@ export function makeClaim(pool: Pool, s: string, schema: string) {
     }
     if (ids.length === 0) return []
 
-    const started = await client.query<Row>(start([ids, Math.ceil(now + request.leaseMs), request.workerId, now, LEASE_LOST]))
+    // The attempt starts now, after the key locks, not when the claim began: on a busy machine the
+    // statements before can take long enough that the earlier time would predate the end of the
+    // run this one waited for.
+    const startedAt = Date.now()
+    const started = await client.query<Row>(start([ids, Math.ceil(startedAt + request.leaseMs), request.workerId, startedAt, LEASE_LOST]))
     return started.rows.map(toClaimed)
   }
 
