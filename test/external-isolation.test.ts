@@ -19,6 +19,7 @@ import { captureLogs, eventually, makeProject, sendEvent, start, webhooksConfig 
 const SECRET = 'cl_shared_secret_for_isolation_01'
 const DEADLINE_MS = 1500
 const GRACE_MS = 500
+const LATE_ANSWER_MS = 1500
 /** Commerce Layer gives up after 3 s: every answer must come before. */
 const PLATFORM_TIMEOUT_MS = 3000
 
@@ -31,6 +32,7 @@ export default commerceLayer.price(async (lineItem, { signal, logger }) => {
     case 'BLOCK_LATE': await new Promise((resolve) => signal.addEventListener('abort', resolve)); while (true) {}
     case 'LEAK': { const kept = []; for (;;) kept.push(new Array(1e6).fill(kept.length)) }
     case 'KEEP': (globalThis.kept ??= []).push(new Array(3e6).fill(1)); break
+    case 'HANG': return new Promise(() => {})
     case 'SOLD_OUT': throw new ExternalResourceError('OUT_OF_STOCK', 'sold out', { status: 409, data: { sku_code: 'SOLD_OUT' } })
     case 'THROW': throw new Error('pricing service said: internal-detail')
     case 'ABORT': {
@@ -47,7 +49,7 @@ export default commerceLayer.price(async (lineItem, { signal, logger }) => {
 
 const project = makeProject({
   '.env': `CL_SHARED_SECRET=${SECRET}\n`,
-  'storehook.config.ts': webhooksConfig(`external: { threads: 2, graceMs: ${GRACE_MS}, threadMemoryMb: 96 },`),
+  'storehook.config.ts': webhooksConfig(`external: { threads: 2, graceMs: ${GRACE_MS}, lateAnswerMs: ${LATE_ANSWER_MS}, threadMemoryMb: 96 },`),
   'external/price.ts': handler(),
   'external/other.ts': handler(),
   'external/inline.ts': handler(", isolation: 'inline'"),
@@ -111,6 +113,17 @@ describe('handler threads', () => {
     const slots = [...metrics.matchAll(/^storehook_external_thread_heap_used_bytes\{thread="(\d+)"\} (\d+)$/gm)].map((m) => Number(m[2]))
     assert.equal(slots.length, 2, 'one gauge per thread slot')
     assert.ok(Math.max(...slots) > 16 * 2 ** 20, 'the keeping thread shows in the metric too')
+  })
+
+  it('a handler that never settles is awaited for lateAnswerMs after its deadline, then forgotten', async () => {
+    const lateCalls = async () => ((await admin('/external')).handlerThreads.threads as { lateCalls: number }[]).reduce((sum, t) => sum + t.lateCalls, 0)
+    const hung = await call('price', 'HANG')
+    assert.equal(hung.answer.data.unit_amount_cents, 5000, 'the fallback answered at the deadline')
+    const answeredAt = performance.now()
+    assert.equal(await lateCalls(), 1, 'its late answer is awaited (for the last-good cache)')
+    await waitFor(async () => (await lateCalls()) === 0, LATE_ANSWER_MS + 2000, 'the call forgotten')
+    assert.ok(performance.now() - answeredAt >= LATE_ANSWER_MS - 100, 'not before lateAnswerMs')
+    assert.equal((await call('price', 'OK')).status, 200, 'the thread works on')
   })
 
   it("the deadline's abort reaches the handler's signal in its thread", async () => {

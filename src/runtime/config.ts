@@ -106,6 +106,12 @@ export interface ProjectConfig {
     threadMemoryMb?: number
     /** How long a thread that does not answer after a deadline has before it is terminated and replaced (default 1000 ms). */
     graceMs?: number
+    /**
+     * How long after a deadline a handler thread's late answer is still awaited, to fill the
+     * last-good cache (default 60 000 ms); then the call is forgotten, so a handler that never
+     * settles holds no memory of storehook's.
+     */
+    lateAnswerMs?: number
   }
   /** For a project with an App Builder `app.config.yaml` beside this file. */
   appBuilder?: {

@@ -105,6 +105,7 @@ const settingsSchema = z.object({
       threads: z.number().int().positive().max(64).default(DEFAULT_EXTERNAL_SETTINGS.threads),
       threadMemoryMb: z.number().int().min(16).default(DEFAULT_EXTERNAL_SETTINGS.threadMemoryMb),
       graceMs: z.number().int().positive().max(MAX_TIMER_MS).default(DEFAULT_EXTERNAL_SETTINGS.graceMs),
+      lateAnswerMs: z.number().int().positive().max(MAX_TIMER_MS).default(DEFAULT_EXTERNAL_SETTINGS.lateAnswerMs),
     })
     .strict()
     .default(DEFAULT_EXTERNAL_SETTINGS),

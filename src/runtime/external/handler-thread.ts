@@ -93,8 +93,8 @@ export class HandlerThread {
   }
 
   /** For the admin API: which thread, how far along, how busy, whether its loop answers. */
-  status(now = performance.now()): { threadId: number; state: 'starting' | 'ready' | 'ended'; calls: number; silentMs: number } {
-    return { threadId: this.#worker.threadId, state: this.alive ? this.#state : 'ended', calls: this.active, silentMs: Math.round(this.silentMs(now)) }
+  status(now = performance.now()): { threadId: number; state: 'starting' | 'ready' | 'ended'; calls: number; lateCalls: number; silentMs: number } {
+    return { threadId: this.#worker.threadId, state: this.alive ? this.#state : 'ended', calls: this.active, lateCalls: this.lateCalls, silentMs: Math.round(this.silentMs(now)) }
   }
 
   /**
@@ -126,6 +126,28 @@ export class HandlerThread {
       if (call.abortedAt !== undefined && now - call.abortedAt > late.ms) late = { ms: now - call.abortedAt, resource: call.resource }
     }
     return late
+  }
+
+  /**
+   * Stops awaiting the late answers of calls more than `afterMs` past their deadline: their result
+   * rejects (nothing of the call stays referenced from here) and the thread is told to forget them.
+   * @returns how many were forgotten
+   */
+  forgetLate(afterMs: number, now = performance.now()): number {
+    let forgotten = 0
+    for (const [id, call] of this.#calls) {
+      if (call.abortedAt === undefined || now - call.abortedAt < afterMs) continue
+      this.#calls.delete(id)
+      call.reject(new Error(`no late answer within ${afterMs} ms after the deadline`))
+      this.#post({ type: 'forget', id })
+      forgotten += 1
+    }
+    return forgotten
+  }
+
+  /** Calls past their deadline whose late answer is still awaited. */
+  get lateCalls(): number {
+    return this.#calls.size - this.active
   }
 
   /** The resources of the calls running on this thread, for the log line that explains its end. */

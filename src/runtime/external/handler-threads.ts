@@ -34,6 +34,8 @@ export interface HandlerThreadsOptions {
   memoryMb: number
   /** How long after a deadline a thread that does not answer has before it is terminated. */
   graceMs: number
+  /** How long after a deadline a late answer is awaited; then the call is forgotten (at least `graceMs`). */
+  lateAnswerMs: number
   logger: Logger
   /** A thread was replaced: `blocked` (terminated) or `ended` (out of memory, uncaught error, exit). */
   onReplaced?: (reason: 'blocked' | 'ended') => void
@@ -46,7 +48,7 @@ interface Waiter {
 
 /**
  * @example
- * const threads = new HandlerThreads({ projectDir, size: 2, memoryMb: 256, graceMs: 1000, logger })
+ * const threads = new HandlerThreads({ projectDir, size: 2, memoryMb: 256, graceMs: 1000, lateAnswerMs: 60_000, logger })
  * await threads.ready()
  * const answer = await threads.call(request, { resource: 'price', deadline, deadlineMs: 2700, inputDigest }, signal)
  * await threads.close()
@@ -67,7 +69,7 @@ export class HandlerThreads {
     for (let i = 0; i < options.size; i++) this.#threads.push(this.#spawn())
     this.#initial = this.#threads.map((thread) => thread.ready)
     // Checked after the poll phase: what a thread sent while this process was busy is heard first.
-    this.#watchdog = setInterval(() => setImmediate(() => this.#cutOffStuck()), Math.max(25, Math.floor(options.graceMs / 4)))
+    this.#watchdog = setInterval(() => setImmediate(() => this.#sweep()), Math.max(25, Math.floor(options.graceMs / 4)))
     this.#watchdog.unref()
   }
 
@@ -179,10 +181,17 @@ export class HandlerThreads {
     }
   }
 
-  /** Cuts off each thread that has been silent for `graceMs` while a call on it is `graceMs` past its deadline. */
-  #cutOffStuck(): void {
-    const { graceMs, logger } = this.#options
+  #sweep(): void {
     const now = performance.now()
+    this.#cutOffStuck(now)
+    // Never before a blocked thread would be cut off: a forgotten call no longer marks it stuck.
+    const forgetAfterMs = Math.max(this.#options.lateAnswerMs, this.#options.graceMs * 2)
+    for (const thread of this.#threads) if (thread.alive) thread.forgetLate(forgetAfterMs, now)
+  }
+
+  /** Cuts off each thread that has been silent for `graceMs` while a call on it is `graceMs` past its deadline. */
+  #cutOffStuck(now: number): void {
+    const { graceMs, logger } = this.#options
     for (const thread of this.#threads) {
       const late = thread.late(now)
       if (!thread.alive || late.ms < graceMs || thread.silentMs(now) < graceMs) continue

@@ -101,6 +101,7 @@ export class ExternalResources {
             size: settings.threads,
             memoryMb: settings.threadMemoryMb,
             graceMs: settings.graceMs,
+            lateAnswerMs: settings.lateAnswerMs,
             logger: options.logger,
             onReplaced: (reason) => this.metrics.threadsReplaced.inc({ reason }),
           })

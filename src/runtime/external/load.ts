@@ -37,9 +37,11 @@ export interface ExternalSettings {
   threadMemoryMb: number
   /** How long after a deadline a thread whose event loop does not answer has before it is terminated. */
   graceMs: number
+  /** How long after a deadline a handler thread's late answer is still awaited (for the last-good cache). */
+  lateAnswerMs: number
 }
 
-export const DEFAULT_EXTERNAL_SETTINGS: ExternalSettings = { isolation: 'thread', threads: 2, threadMemoryMb: 256, graceMs: 1000 }
+export const DEFAULT_EXTERNAL_SETTINGS: ExternalSettings = { isolation: 'thread', threads: 2, threadMemoryMb: 256, graceMs: 1000, lateAnswerMs: 60_000 }
 
 /** A resource name is a path under `external/`: letters, digits, `-`, `_`, `.`, and `/` between parts. */
 const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/

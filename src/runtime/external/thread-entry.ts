@@ -47,8 +47,19 @@ async function host(data: HandlerThreadData): Promise<void> {
   let beat: NodeJS.Timeout | undefined
   port.on('message', (message: MainMessage) => {
     if (message.type === 'abort') running.get(message.id)?.abort(new DeadlineExceededError(message.deadlineMs))
+    else if (message.type === 'forget') settled(message.id)
     else void call(message)
   })
+
+  // Also for a call forgotten past its late-answer time: a handler that never settles must not
+  // keep the thread beating, nor its controller, forever.
+  const settled = (id: number): void => {
+    running.delete(id)
+    if (running.size === 0) {
+      clearInterval(beat)
+      beat = undefined
+    }
+  }
 
   const call = async (message: CallMessage): Promise<void> => {
     const controller = new AbortController()
@@ -60,11 +71,7 @@ async function host(data: HandlerThreadData): Promise<void> {
     } catch (error) {
       result = { kind: 'threw', error: sendError(error) }
     }
-    running.delete(message.id)
-    if (running.size === 0) {
-      clearInterval(beat)
-      beat = undefined
-    }
+    settled(message.id)
     done(message.id, result)
   }
 

@@ -43,7 +43,13 @@ export interface AbortMessage {
   deadlineMs: number
 }
 
-export type MainMessage = CallMessage | AbortMessage
+/** No late answer is awaited for the call any more: stop counting it as running. */
+export interface ForgetMessage {
+  type: 'forget'
+  id: number
+}
+
+export type MainMessage = CallMessage | AbortMessage | ForgetMessage
 
 /** An error as it crosses the thread boundary. */
 export type SentError =
