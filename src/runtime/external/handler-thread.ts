@@ -131,18 +131,14 @@ export class HandlerThread {
   /**
    * Stops awaiting the late answers of calls more than `afterMs` past their deadline: their result
    * rejects (nothing of the call stays referenced from here) and the thread is told to forget them.
-   * @returns how many were forgotten
    */
-  forgetLate(afterMs: number, now = performance.now()): number {
-    let forgotten = 0
+  forgetLate(afterMs: number, now = performance.now()): void {
     for (const [id, call] of this.#calls) {
       if (call.abortedAt === undefined || now - call.abortedAt < afterMs) continue
       this.#calls.delete(id)
       call.reject(new Error(`no late answer within ${afterMs} ms after the deadline`))
       this.#post({ type: 'forget', id })
-      forgotten += 1
     }
-    return forgotten
   }
 
   /** Calls past their deadline whose late answer is still awaited. */

@@ -34,7 +34,7 @@ export interface HandlerThreadsOptions {
   memoryMb: number
   /** How long after a deadline a thread that does not answer has before it is terminated. */
   graceMs: number
-  /** How long after a deadline a late answer is awaited; then the call is forgotten (at least `graceMs`). */
+  /** How long after a deadline a late answer is awaited; then the call is forgotten (never sooner than twice `graceMs`). */
   lateAnswerMs: number
   logger: Logger
   /** A thread was replaced: `blocked` (terminated) or `ended` (out of memory, uncaught error, exit). */
