@@ -132,6 +132,54 @@ export function noneRemoved(): RetentionCounts {
   return Object.fromEntries(RETENTION_COUNTS.map((kind) => [kind, 0])) as RetentionCounts
 }
 
+/**
+ * An examined row as either store reads it: numbers may arrive as strings (PostgreSQL's bigint)
+ * and flags as 0/1 (SQLite).
+ */
+type Loose<T> = { [K in keyof T]: T[K] extends boolean ? boolean | number : T[K] extends number ? number | string : T[K] extends number | null ? number | string | null : T[K] }
+
+/** What retention reads of an event: its time, whether its payload is gone, and its runs' state. */
+export type EventFacts = Loose<{ seq: number; received_at: number; removed: boolean; unfinished: boolean; last_update: number | null }>
+
+/** What retention reads of an activation. */
+export type ActivationFacts = Loose<{ seq: number; started_at: number; run_id: number | null; empty: boolean; unfinished: boolean }>
+
+/** The rows to delete (`gone`) and to empty (`emptied`), by key. */
+export interface RetentionDecision {
+  gone: number[]
+  emptied: number[]
+}
+
+/**
+ * Events: past the metadata cutoff with every run finished and none updated since, the whole
+ * history goes; past the payload cutoff with every run finished, the payload and step results.
+ */
+export function decideEvents(rows: EventFacts[], cut: RetentionCutoffs): RetentionDecision {
+  const decision: RetentionDecision = { gone: [], emptied: [] }
+  for (const row of rows) {
+    if (row.unfinished) continue
+    const received = Number(row.received_at)
+    if (cut.metadata !== null && received < cut.metadata && Number(row.last_update ?? 0) < cut.metadata) decision.gone.push(Number(row.seq))
+    else if (cut.payloads !== null && received < cut.payloads && !row.removed) decision.emptied.push(Number(row.seq))
+  }
+  return decision
+}
+
+/**
+ * Activations: of no run past the metadata cutoff, deleted (those of runs go with their event);
+ * past the payload cutoff, result and console output emptied. None of an unfinished run.
+ */
+export function decideActivations(rows: ActivationFacts[], cut: RetentionCutoffs): RetentionDecision {
+  const decision: RetentionDecision = { gone: [], emptied: [] }
+  for (const row of rows) {
+    if (row.unfinished) continue
+    const started = Number(row.started_at)
+    if (cut.metadata !== null && row.run_id === null && started < cut.metadata) decision.gone.push(Number(row.seq))
+    else if (cut.payloads !== null && started < cut.payloads && !row.empty) decision.emptied.push(Number(row.seq))
+  }
+  return decision
+}
+
 /** The later of the cutoffs that apply: rows newer than this are past none of them. */
 export function latestCutoff(...cutoffs: (number | null)[]): number | null {
   const set = cutoffs.filter((c): c is number => c !== null)

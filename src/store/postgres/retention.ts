@@ -17,11 +17,15 @@
 import type { Pool, PoolClient } from 'pg'
 import {
   currentCursor,
+  decideActivations,
+  decideEvents,
   latestCutoff,
   nextCursor,
   noneRemoved,
   PayloadRemovedError,
   retentionCutoffs,
+  type ActivationFacts,
+  type EventFacts,
   type RetentionBatch,
   type RetentionCounts,
   type RetentionCutoffs,
@@ -53,29 +57,17 @@ export function makeRetention(pool: Pool, s: string, schema: string) {
       EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.event_seq = e.seq AND r.state IN ${UNFINISHED_STATES_SQL}) AS unfinished,
       (SELECT max(r.updated_at) FROM ${s}.runs r WHERE r.event_seq = e.seq) AS last_update
     FROM ${s}.events e`
-  type EventRow = { seq: string; received_at: string; removed: boolean; unfinished: boolean; last_update: string | null }
-  const decide = (rows: EventRow[], cut: RetentionCutoffs) => {
-    const gone: number[] = []
-    const emptied: number[] = []
-    for (const row of rows) {
-      if (row.unfinished) continue
-      const received = Number(row.received_at)
-      if (cut.metadata !== null && received < cut.metadata && Number(row.last_update ?? 0) < cut.metadata) gone.push(Number(row.seq))
-      else if (cut.payloads !== null && received < cut.payloads && !row.removed) emptied.push(Number(row.seq))
-    }
-    return { gone, emptied }
-  }
   const runsOf = `SELECT id FROM ${s}.runs WHERE event_seq = ANY($1::bigint[])`
 
   async function events(client: PoolClient, after: number, cut: RetentionCutoffs, batch: number, now: number, removed: RetentionCounts): Promise<Examined | null> {
     const through = await newest(client, 'events', 'seq', 'received_at', latestCutoff(cut.payloads, cut.metadata)!)
     if (through === null) return null
-    const { rows } = await client.query<EventRow>(`${eventFacts} WHERE e.seq > $1 AND e.seq <= $2 ORDER BY e.seq LIMIT $3`, [after, through, batch])
-    const first = decide(rows, cut)
+    const { rows } = await client.query<EventFacts>(`${eventFacts} WHERE e.seq > $1 AND e.seq <= $2 ORDER BY e.seq LIMIT $3`, [after, through, batch])
+    const first = decideEvents(rows, cut)
     const candidates = [...first.gone, ...first.emptied]
     if (candidates.length) {
       await client.query(`SELECT seq FROM ${s}.events WHERE seq = ANY($1::bigint[]) ORDER BY seq FOR UPDATE`, [candidates])
-      const { gone, emptied } = decide((await client.query<EventRow>(`${eventFacts} WHERE e.seq = ANY($1::bigint[])`, [candidates])).rows, cut)
+      const { gone, emptied } = decideEvents((await client.query<EventFacts>(`${eventFacts} WHERE e.seq = ANY($1::bigint[])`, [candidates])).rows, cut)
       if (gone.length) {
         for (const [table, kind] of OF_RUNS) removed[kind] += await count(client, `DELETE FROM ${s}.${table} WHERE run_id IN (${runsOf})`, [gone])
         removed.runs += await count(client, `DELETE FROM ${s}.runs WHERE event_seq = ANY($1::bigint[])`, [gone])
@@ -96,18 +88,12 @@ export function makeRetention(pool: Pool, s: string, schema: string) {
   async function activations(client: PoolClient, after: number, cut: RetentionCutoffs, batch: number, removed: RetentionCounts): Promise<Examined | null> {
     const through = await newest(client, 'activations', 'seq', 'started_at', latestCutoff(cut.payloads, cut.metadata)!)
     if (through === null) return null
-    const { rows } = await client.query<{ seq: string; started_at: string; run_id: string | null; empty: boolean; unfinished: boolean }>(
+    const { rows } = await client.query<ActivationFacts>(
       `SELECT a.seq, a.started_at, a.run_id, a.result = '{}' AND a.logs = '[]' AS empty, ${ofUnfinishedRun('a')} AS unfinished
        FROM ${s}.activations a WHERE a.seq > $1 AND a.seq <= $2 ORDER BY a.seq LIMIT $3`,
       [after, through, batch],
     )
-    const gone: number[] = []
-    const emptied: number[] = []
-    for (const row of rows) {
-      if (row.unfinished) continue
-      if (cut.metadata !== null && row.run_id === null && Number(row.started_at) < cut.metadata) gone.push(Number(row.seq))
-      else if (cut.payloads !== null && Number(row.started_at) < cut.payloads && !row.empty) emptied.push(Number(row.seq))
-    }
+    const { gone, emptied } = decideActivations(rows, cut)
     if (gone.length) removed.activations += await count(client, `DELETE FROM ${s}.activations WHERE seq = ANY($1::bigint[])`, [gone])
     if (emptied.length) removed.activationPayloads += await count(client, `UPDATE ${s}.activations SET result = '{}', logs = '[]' WHERE seq = ANY($1::bigint[])`, [emptied])
     return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null

@@ -12,11 +12,15 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import {
   currentCursor,
+  decideActivations,
+  decideEvents,
   latestCutoff,
   nextCursor,
   noneRemoved,
   PayloadRemovedError,
   retentionCutoffs,
+  type ActivationFacts,
+  type EventFacts,
   type RetentionBatch,
   type RetentionCounts,
   type RetentionCutoffs,
@@ -39,8 +43,7 @@ export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
   const ids = (values: number[]) => JSON.stringify(values)
   const run = (statement: StatementSync, ...params: (number | string | null)[]) => Number(statement.run(...params).changes)
 
-  // Events: past the metadata cutoff with every run finished and none updated since, the whole
-  // history goes; past the payload cutoff with every run finished, the payload and step results.
+  // Events and activations: the rules are decideEvents and decideActivations (../retention.ts).
   const newestEvent = db.prepare('SELECT seq FROM events WHERE received_at < ? ORDER BY received_at DESC LIMIT 1')
   const examineEvents = db.prepare(/* sql */ `
     SELECT e.seq, e.received_at, e.payload_removed_at IS NOT NULL AS removed,
@@ -64,14 +67,8 @@ export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
   function events(after: number, cut: RetentionCutoffs, batch: number, now: number, removed: RetentionCounts): Examined | null {
     const through = newestEvent.get(latestCutoff(cut.payloads, cut.metadata)) as { seq: number } | undefined
     if (!through) return null
-    const rows = examineEvents.all(after, through.seq, batch) as { seq: number; received_at: number; removed: number; unfinished: number; last_update: number | null }[]
-    const gone: number[] = []
-    const emptied: number[] = []
-    for (const row of rows) {
-      if (row.unfinished) continue
-      if (cut.metadata !== null && row.received_at < cut.metadata && (row.last_update ?? 0) < cut.metadata) gone.push(Number(row.seq))
-      else if (cut.payloads !== null && row.received_at < cut.payloads && !row.removed) emptied.push(Number(row.seq))
-    }
+    const rows = examineEvents.all(after, through.seq, batch) as EventFacts[]
+    const { gone, emptied } = decideEvents(rows, cut)
     if (gone.length) {
       const list = ids(gone)
       removed.steps += run(deleteSteps, list)
@@ -89,8 +86,6 @@ export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
     return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null
   }
 
-  // Activations: of no run past the metadata cutoff, deleted (those of runs go with their event);
-  // past the payload cutoff, result and console output emptied. None of an unfinished run.
   const newestActivation = db.prepare('SELECT seq FROM activations WHERE started_at < ? ORDER BY started_at DESC LIMIT 1')
   const examineActivations = db.prepare(/* sql */ `
     SELECT a.seq, a.started_at, a.run_id, a.result = '{}' AND a.logs = '[]' AS empty, ${ofUnfinishedRun('a')} AS unfinished
@@ -101,14 +96,8 @@ export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
   function activations(after: number, cut: RetentionCutoffs, batch: number, removed: RetentionCounts): Examined | null {
     const through = newestActivation.get(latestCutoff(cut.payloads, cut.metadata)) as { seq: number } | undefined
     if (!through) return null
-    const rows = examineActivations.all(after, through.seq, batch) as { seq: number; started_at: number; run_id: number | null; empty: number; unfinished: number }[]
-    const gone: number[] = []
-    const emptied: number[] = []
-    for (const row of rows) {
-      if (row.unfinished) continue
-      if (cut.metadata !== null && row.run_id === null && row.started_at < cut.metadata) gone.push(Number(row.seq))
-      else if (cut.payloads !== null && row.started_at < cut.payloads && !row.empty) emptied.push(Number(row.seq))
-    }
+    const rows = examineActivations.all(after, through.seq, batch) as ActivationFacts[]
+    const { gone, emptied } = decideActivations(rows, cut)
     if (gone.length) removed.activations += run(deleteActivationsBySeq, ids(gone))
     if (emptied.length) removed.activationPayloads += run(emptyActivations, ids(emptied))
     return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null
