@@ -359,6 +359,35 @@ describe('waking up', () => {
     await eventually(async () => (await sleepy.runtime.store.countRunsByState()).succeeded === 40, 10_000, 'every run to succeed without a poll')
     assert.ok(Date.now() - started < 20_000)
   })
+
+  it('claims nothing after a run that ends cleanly, yet finds a key\'s next run and runs beyond capacity without a poll', async () => {
+    const sleepy = await start({
+      project: makeProject({
+        'storehook.config.ts': webhooksConfig(`worker: { pollIntervalMs: 60000 },`),
+        'actions/free.ts': `import { onEvent } from 'storehook'\nexport default onEvent('free.*', async () => {})\n`,
+        'actions/keyed.ts': `import { onEvent } from 'storehook'
+export default onEvent({ types: 'keyed.*', orderingKey: 'data.key' }, async () => { await new Promise((resolve) => setTimeout(resolve, 20)) })\n`,
+        'actions/narrow.ts': `import { onEvent } from 'storehook'
+export default onEvent({ types: 'narrow.*', concurrency: 1 }, async () => { await new Promise((resolve) => setTimeout(resolve, 20)) })\n`,
+      }),
+    })
+    const { store } = sleepy.runtime
+    await new Promise((resolve) => setTimeout(resolve, 100)) // the start's own claim is over
+    let claims = 0
+    const claimRuns = store.claimRuns.bind(store)
+    store.claimRuns = async (options) => ((claims += 1), claimRuns(options))
+    for (let i = 0; i < 20; i++) assert.equal((await sendEvent(sleepy.url, { type: 'free.ping' })).status, 200)
+    await eventually(async () => (await store.countRunsByState()).succeeded === 20, 10_000, 'every free run to succeed')
+    assert.equal(claims, 0, 'each run started in its ingest; its clean end asked the store for nothing')
+
+    // Five runs of one key (the later ones wait for the first) and five beyond an action's capacity.
+    await Promise.all([
+      ...Array.from({ length: 5 }, (_, n) => sendEvent(sleepy.url, { type: 'keyed.ping', data: { key: 'k', n } })),
+      ...Array.from({ length: 5 }, () => sendEvent(sleepy.url, { type: 'narrow.ping' })),
+    ])
+    await eventually(async () => (await store.countRunsByState()).succeeded === 30, 10_000, 'the waiting runs to be found by wake-ups, not the 60 s poll')
+    assert.ok(claims > 0)
+  })
 })
 
 describe('ctx.idempotencyKey', () => {

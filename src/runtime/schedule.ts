@@ -90,7 +90,8 @@ export function makeSchedule(deps: ScheduleDeps): ScheduleFunction {
     }
     const runs = planRuns(actions, SCHEDULE_SOURCE, event, deps.logger(), runAt)
     const [outcome] = await deps.store.ingest([{ source: SCHEDULE_SOURCE, event, runs }])
-    if (runAt <= now) deps.wake()
+    // Due now, it is claimed at once; later, the worker sets its timer for it.
+    deps.wake()
     const { duplicate, runIds } = outcome!
     return { id: event.id, runAt: duplicate ? null : runAt, duplicate, runs: runIds.length }
   }

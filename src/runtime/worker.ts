@@ -66,6 +66,8 @@ interface Execution {
   released: boolean
   /** Gives the run's slot back (once): when its handler has ended, before its outcome is recorded. */
   free: () => void
+  /** How the attempt ended, once known (unset when it was released or failed to record). */
+  end?: AttemptEnd
 }
 
 export class Worker {
@@ -80,6 +82,13 @@ export class Worker {
   #reservedTotal = 0
   #ticking: Promise<void> | null = null
   #wokenWhileTicking = false
+  /**
+   * Whether a claim might find something: false only after a claim round in which every action
+   * got fewer runs than it had room for, with nothing said since. A run of ours finishing cleanly
+   * changes nothing for the others, so it then costs no claim (two store requests that would find
+   * nothing, per run, at any load the ingest's own claim keeps up with). Any other wake sets it.
+   */
+  #mayHaveDueRuns = true
   #timer: NodeJS.Timeout | null = null
   #stopped = true
   #contiguousErrors = 0
@@ -105,8 +114,24 @@ export class Worker {
     this.wake()
   }
 
-  /** Look for due runs now (something was just ingested, finished or replayed). */
+  /** Look for due runs now (something was just ingested, scheduled, replayed or resumed). */
   wake(): void {
+    this.#mayHaveDueRuns = true
+    this.#tickNow()
+  }
+
+  /**
+   * After one of our runs: its slot is free, or its outcome is recorded. Claims only when that can
+   * make a run claimable: the last claim was short of room, the run holds an ordering key (its
+   * successor waits for its outcome), or it will be retried (the next due time moves).
+   */
+  #wakeAfterRun(run: Run, end: AttemptEnd | undefined): void {
+    const settled = end?.outcome === 'succeeded' || end?.outcome === 'dead' || end?.outcome === 'skipped'
+    if (run.orderingKey !== null || !settled) this.#mayHaveDueRuns = true
+    if (this.#mayHaveDueRuns) this.#tickNow()
+  }
+
+  #tickNow(): void {
     if (this.#stopped) return
     if (this.#ticking) {
       this.#wokenWhileTicking = true
@@ -117,7 +142,7 @@ export class Worker {
     this.#ticking = this.#tick().finally(() => {
       this.#ticking = null
       // Woken after the claim loop last looked (while the next tick was being scheduled): look again.
-      if (this.#wokenWhileTicking) this.wake()
+      if (this.#wokenWhileTicking) this.#tickNow()
     })
   }
 
@@ -213,12 +238,17 @@ export class Worker {
       let claimedSome: boolean
       do {
         this.#wokenWhileTicking = false
+        this.#mayHaveDueRuns = false
         claimedSome = false
         // Rotate the starting action so one busy action cannot starve the others.
         const start = this.#rotation++ % Math.max(actions.length, 1)
         for (const action of [...actions.slice(start), ...actions.slice(0, start)]) {
           const free = this.#freeSlots(action)
-          if (free <= 0 || this.#stopped) continue
+          if (this.#stopped) continue
+          if (free <= 0) {
+            this.#mayHaveDueRuns = true
+            continue
+          }
           const claimed = await store.claimRuns({
             workerId: this.id,
             action: action.name,
@@ -228,10 +258,12 @@ export class Worker {
           // Claimed apart from any request: each attempt starts a trace of its own.
           for (const run of claimed) this.#execute(action, run, ROOT_CONTEXT)
           claimedSome ||= claimed.length > 0
+          if (claimed.length >= free) this.#mayHaveDueRuns = true
         }
       } while (!this.#stopped && ((claimedSome && this.#executions.size < concurrency) || this.#wokenWhileTicking))
       this.#contiguousErrors = 0
     } catch (error) {
+      this.#mayHaveDueRuns = true
       this.#contiguousErrors += 1
       logger.error({ err: error }, `failed to claim runs (${this.#contiguousErrors} contiguous failures); retrying`)
     }
@@ -253,6 +285,7 @@ export class Worker {
       }
     }
     if (this.#stopped || this.#wokenWhileTicking) return
+    // The poll also finds what no wake announces: runs of other processes, expired leases.
     this.#timer = setTimeout(() => this.wake(), delay)
     this.#timer.unref()
   }
@@ -272,7 +305,7 @@ export class Worker {
         freed = true
         this.#executions.delete(claimed.run.id)
         this.#perAction.set(action.name, (this.#perAction.get(action.name) ?? 1) - 1)
-        this.wake()
+        this.#wakeAfterRun(claimed.run, execution.end)
       },
     }
     this.#executions.set(claimed.run.id, execution)
@@ -286,7 +319,7 @@ export class Worker {
       .finally(() => {
         execution.free()
         this.#recording.delete(done)
-        this.wake()
+        this.#wakeAfterRun(claimed.run, execution.end)
       })
     this.#recording.add(done)
   }
@@ -356,6 +389,7 @@ export class Worker {
     } else {
       log('error', { err: end.error }, `run is dead after attempt ${run.attempts}: this is an issue in the action's code or its target; replay it once fixed`)
     }
+    execution.end = end
     execution.free()
     try {
       const stillOurs = await store.finishAttempt({ runId: run.id, workerId: this.id, attempt: run.attempts, end })
