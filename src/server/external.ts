@@ -57,7 +57,7 @@ export function mountExternalRoutes(app: Hono, runtime: Runtime): void {
     }
   })
 
-  app.get('/admin/api/external', async (c) => c.json({ resources: external.status(), recording: external.recorder.enabled, handlerThreads: await external.threads() }))
+  app.get('/admin/api/external', async (c) => c.json({ resources: external.status(), recording: external.recording, handlerThreads: await external.threads() }))
 
   app.get('/admin/api/external/calls', async (c) => {
     if (!runtime.store.listExternalCalls) {

@@ -17,7 +17,8 @@ import type { Registry } from 'prom-client'
 import { HttpError, VerificationError, coerceError } from '../../core/errors.ts'
 import { ExternalResourceError, type ExternalReply } from '../../sources/external.ts'
 import type { SourceRequest } from '../../sources/source.ts'
-import type { ExternalCallOutcome, ExternalFallback, Store } from '../../store/store.ts'
+import type { ExternalCallOutcome, ExternalFallback, NewExternalCall, Store } from '../../store/store.ts'
+import { BatchWriter, type BatchWriterOptions } from '../batch-writer.ts'
 import { inSpan, requestContext } from '../tracing.ts'
 import type { BreakerStatus, BreakerTransition } from './breaker.ts'
 import { runUnderDeadline, type DeadlineOutcome } from './deadline.ts'
@@ -25,7 +26,6 @@ import { inputDigest } from './digest.ts'
 import { HandlerThreads } from './handler-threads.ts'
 import { DEFAULT_EXTERNAL_SETTINGS, handlerContext, type ExternalSettings, type Isolation, type LoadedExternal } from './load.ts'
 import { createExternalMetrics, type ExternalMetrics, type ExternalRejectReason } from './metrics.ts'
-import { ExternalCallRecorder, type RecorderOptions } from './recorder.ts'
 
 /** What the server sends: the status and the exact JSON text (also what is recorded). */
 export interface ExternalAnswer {
@@ -58,7 +58,8 @@ export interface ExternalResourcesOptions {
   logger: Logger
   registry: Registry
   connections: Record<string, unknown>
-  recorder?: RecorderOptions
+  /** How calls are recorded: off the response path, in batches; the oldest dropped (and counted) if the store falls behind. */
+  recorder?: BatchWriterOptions
   /**
    * The project's directory: handler threads load the project from it. Without it every handler
    * runs inline (resources built in memory, as unit tests do).
@@ -76,7 +77,8 @@ export class ExternalResources {
   /** Null when no resource runs on a thread. */
   readonly #threads: HandlerThreads | null
   readonly metrics: ExternalMetrics
-  readonly recorder: ExternalCallRecorder
+  /** Null when the store cannot record calls. */
+  readonly #records: BatchWriter<NewExternalCall> | null
 
   constructor(options: ExternalResourcesOptions) {
     for (const resource of options.resources) this.#resources.set(resource.name, resource)
@@ -86,10 +88,13 @@ export class ExternalResources {
     }
     this.#connections = options.connections
     this.metrics = createExternalMetrics(options.registry, () => this.#breakers(), async () => (await this.#threads?.heapUsedBytes()) ?? [])
-    this.recorder = new ExternalCallRecorder(options.store, options.logger, {
-      ...options.recorder,
-      onDropped: (count) => this.metrics.recordsDropped.inc(count),
-    })
+    const { store } = options
+    this.#records = store.recordExternalCalls
+      ? new BatchWriter((batch) => store.recordExternalCalls!(batch), options.logger, 'external resource calls', {
+          ...options.recorder,
+          onDropped: (count) => this.metrics.recordsDropped.inc(count),
+        })
+      : null
     const settings = options.settings ?? DEFAULT_EXTERNAL_SETTINGS
     for (const resource of options.resources) {
       this.#isolation.set(resource.name, options.projectDir ? (resource.isolation ?? settings.isolation) : 'inline')
@@ -218,6 +223,11 @@ export class ExternalResources {
     )
   }
 
+  /** Whether calls are recorded (the store can keep them). */
+  get recording(): boolean {
+    return this.#records !== null
+  }
+
   /** Each resource's options, where its handler runs and its breaker mirror, for the admin API. */
   status(): Record<string, unknown>[] {
     return this.list().map((resource) => ({
@@ -241,7 +251,7 @@ export class ExternalResources {
 
   /** Ends the handler threads and writes the records still queued; call before the store closes. */
   async close(): Promise<void> {
-    await Promise.all([this.#threads?.close(), this.recorder.close()])
+    await Promise.all([this.#threads?.close(), this.#records?.close()])
   }
 
   #digest(resource: LoadedExternal, input: unknown, body: Uint8Array): string {
@@ -307,7 +317,7 @@ export class ExternalResources {
     if (transition) this.#logBreaker(resource, transition, logger)
     this.metrics.calls.inc({ resource: resource.name, outcome: call.outcome, fallback: call.fallback })
     this.metrics.duration.observe({ resource: resource.name, outcome: call.outcome }, durationMs / 1000)
-    this.recorder.push({
+    this.#records?.push({
       resource: resource.name,
       kind: resource.kindName,
       startedAt: Math.round(call.startedAt),
