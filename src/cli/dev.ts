@@ -26,7 +26,7 @@ import { startFront, type Front } from './dev/front.ts'
 import { GenerationFailed, startGeneration, type Generation } from './dev/generation.ts'
 import { formatLogLine, wantsColor } from './dev/pretty.ts'
 import { watchProject, type ProjectWatcher } from './dev/watch.ts'
-import { parsePort, withExamples } from './options.ts'
+import { parsePort, storeOptions, withExamples } from './options.ts'
 import { listenProblem, portFromEnv } from './start.ts'
 
 /**
@@ -72,13 +72,11 @@ interface DevOptions {
 }
 
 export function registerDevCommand(program: Command): void {
-  const dev = program
-    .command('dev')
-    .description('start plus reload on change, readable logs and, with --simulators, the platforms: the local development loop')
-    .option('--project <dir>', 'project directory', '.')
+  const dev = storeOptions(
+    program.command('dev').description('start plus reload on change, readable logs and, with --simulators, the platforms: the local development loop'),
+  )
     .option('--port <n>', 'port to listen on, 0 picks a free one (default: $PORT or 3000)', parsePort)
     .option('--host <host>', 'interface to listen on', process.env.STOREHOOK_HOST ?? '127.0.0.1')
-    .option('--db <url>', 'sqlite:PATH or postgres://… (default: $STOREHOOK_DB, else sqlite:<project>/.storehook/storehook.db)', process.env.STOREHOOK_DB)
     .option('--simulators', "start the Adobe Commerce, ERP and Commerce Layer simulators and point the project's connections at them (prints their variables)")
     .option('--orders <ids>', 'with --simulators: order entity ids the Commerce simulator knows, e.g. 1,2,42 (default: 1-100)', parseOrders)
     .option('--json-logs', "print the runtime's JSON log lines as they are")

@@ -19,7 +19,7 @@ import { normalizeSubject, subjectDigest, type ExpungeSubject } from '../store/e
 import { sqlitePathOf } from '../store/open.ts'
 import { redact } from '../store/postgres/config.ts'
 import { MAX_PAGE_SIZE, type Store } from '../store/store.ts'
-import { printJson, startProgress, withExamples } from './options.ts'
+import { printJson, startProgress, storeOptions, withExamples } from './options.ts'
 import { usingStore } from './runs.ts'
 
 interface ExpungeCommandOptions {
@@ -34,20 +34,14 @@ interface ExpungeCommandOptions {
 }
 
 export function registerExpungeCommand(program: Command): void {
-  const command = program
-    .command('expunge')
-    .description("remove one customer's or one order's personal data from the store, with an audit record (or --list the records)")
+  const command = storeOptions(
+    program.command('expunge').description("remove one customer's or one order's personal data from the store, with an audit record (or --list the records)"),
+  )
     .option('--customer-email <email>', 'the customer whose data goes: every stored event mentioning this address, and its mentions in logs and records')
     .option('--order-id <id>', "the order whose data goes: its id or number as the platform shows it (Adobe Commerce's increment_id or entity_id, Commerce Layer's id or number)")
     .option('--list', 'list the audit records of past expunges, newest first (of this subject only, if one is given)')
     .option('--dry-run', 'search and report what would be removed; change nothing, record nothing')
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
-    .option('--project <dir>', 'project directory', '.')
-    .option(
-      '--db <url>',
-      'the store the runtime uses: sqlite:PATH or postgres://…[?schema=NAME] (default: $STOREHOOK_DB, else sqlite:<project>/.storehook/storehook.db)',
-      process.env.STOREHOOK_DB,
-    )
     .option('--json', 'print JSON for scripts: the audit record ({ id, at, requestedBy, subjectKind, subjectDigest, removed, dryRun }), or with --list the records')
   withExamples(command, [
     'storehook expunge --customer-email ann.lee@example.com --dry-run   # what would go',

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { sqlitePathOf } from '../store/open.ts'
-import { printJson, withExamples } from './options.ts'
+import { printJson, storeOptions, withExamples } from './options.ts'
 
 export interface MigrateResult {
   /** `sqlite:PATH` or `PostgreSQL at host:port/database, schema "…"`: never a password. */
@@ -24,11 +24,7 @@ export interface MigrateResult {
 }
 
 export function registerMigrateCommand(program: Command): void {
-  const migrate = program
-    .command('migrate')
-    .description("create or update the store's schema and print its version (start does this by itself)")
-    .option('--project <dir>', 'project directory (for the default SQLite file)', '.')
-    .option('--db <url>', 'sqlite:PATH or postgres://…[?schema=NAME] (default: $STOREHOOK_DB, else sqlite:<project>/.storehook/storehook.db)', process.env.STOREHOOK_DB)
+  const migrate = storeOptions(program.command('migrate').description("create or update the store's schema and print its version (start does this by itself)"))
     .option('--json', 'print JSON for scripts: { store, version, applied }')
   withExamples(migrate, [
     'storehook migrate                                    # ./.storehook/storehook.db',

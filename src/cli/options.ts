@@ -37,6 +37,22 @@ export function parsePort(value: string): number {
 }
 
 /**
+ * Adds `--project <dir>` and `--db <url>`, which every command that opens the store takes, with
+ * one help text and one default (`$STOREHOOK_DB`, else the project's own SQLite file).
+ *
+ * @example
+ * storeOptions(program.command('migrate')).option('--json', 'print JSON for scripts')
+ */
+export function storeOptions(command: Command): Command {
+  return command.option('--project <dir>', 'project directory', '.').option(
+    '--db <url>',
+    'sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME&pool_max=N] to share one database between ' +
+      'processes (default: $STOREHOOK_DB, else sqlite:<project>/.storehook/storehook.db)',
+    process.env.STOREHOOK_DB,
+  )
+}
+
+/**
  * Ends `command`'s `--help` with examples, one command line each (a `# comment` may follow).
  *
  * @example

@@ -11,7 +11,7 @@ import { RUN_STATES, type Run, type RunState } from '../core/types.ts'
 import { openStore } from '../store/open.ts'
 import { isPayloadRemovedError } from '../store/retention.ts'
 import { MAX_PAGE_SIZE, type RunFilter, type Store } from '../store/store.ts'
-import { printJson as print, startProgress, withExamples } from './options.ts'
+import { printJson as print, startProgress, storeOptions, withExamples } from './options.ts'
 
 export interface StoreOptions {
   project: string
@@ -35,15 +35,7 @@ export function registerRunsCommands(program: Command): void {
     'storehook runs show 42',
     'storehook runs replay --dead --action order-to-erp',
   ])
-  const withStore = (command: Command) =>
-    command
-      .option('--project <dir>', 'project directory', '.')
-      .option(
-        '--db <url>',
-        'the store the runtime uses: sqlite:PATH or postgres://…[?schema=NAME] (default: $STOREHOOK_DB, else sqlite:<project>/.storehook/storehook.db)',
-        process.env.STOREHOOK_DB,
-      )
-      .option('--json', 'print JSON for scripts')
+  const withStore = (command: Command) => storeOptions(command).option('--json', 'print JSON for scripts')
   const withFilters = (command: Command) =>
     command
       .option('--action <name>', 'only runs of this action')

@@ -3,23 +3,14 @@
  * `storehook start`: run the runtime for a project until SIGTERM or SIGINT.
  */
 import { Option, type Command } from 'commander'
-import { parsePort, withExamples } from './options.ts'
+import { parsePort, storeOptions, withExamples } from './options.ts'
 import { ConfigError } from '../core/errors.ts'
 import { createLogger } from '../runtime/logger.ts'
 
 export function registerStartCommand(program: Command): void {
-  const start = program
-    .command('start')
-    .description('start the runtime for a project: HTTP server, worker and store')
-    .option('--project <dir>', 'project directory', '.')
+  const start = storeOptions(program.command('start').description('start the runtime for a project: HTTP server, worker and store'))
     .option('--port <n>', 'port to listen on, 0 picks a free one (default: $PORT or 3000)', parsePort)
     .option('--host <host>', 'interface to listen on', process.env.STOREHOOK_HOST ?? '127.0.0.1')
-    .option(
-      '--db <url>',
-      'sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME&pool_max=N] to share one database between ' +
-        'processes (default: $STOREHOOK_DB, else sqlite:<project>/.storehook/storehook.db)',
-      process.env.STOREHOOK_DB,
-    )
     // For `storehook dev`, which runs each version of the project as a child over an IPC channel:
     // a child whose parent is gone (killed, crashed) stops as on SIGTERM instead of living on.
     .addOption(new Option('--exit-with-parent').hideHelp())
