@@ -15,6 +15,7 @@
  *   output, external resource answers; a step result that mentions the subject is deleted.
  */
 import { SubjectMatcher, type ExpungeSubject, type ExpungeSubjectKind } from './expunge-subject.ts'
+import { UNFINISHED_STATES } from './store.ts'
 
 /** How a column is searched: free text, a JSON document, or a JSON list of text lines. */
 export type ExpungeColumnKind = 'text' | 'json' | 'lines'
@@ -181,6 +182,42 @@ function scrubColumn(kind: ExpungeColumnKind, text: string, matcher: SubjectMatc
 }
 
 /** Per-table counts of zero, to add to. */
+/** A matched event row (`seq`, `source`, `id`) with its runs' rows (`id`, `state`), in run order. */
+export function expungedEvent(row: Record<string, unknown>, runs: Record<string, unknown>[]): ExpungedEvent {
+  return {
+    seq: Number(row.seq),
+    source: String(row.source),
+    id: String(row.id),
+    runIds: runs.map((r) => Number(r.id)),
+    unfinishedRunIds: runs.filter((r) => UNFINISHED_STATES.has(String(r.state))).map((r) => Number(r.id)),
+  }
+}
+
+/** The columns a search of `spec`'s table reads: its key, its run and the columns it may change. */
+export function searchedColumns(spec: ExpungeTableSpec): string[] {
+  return [...new Set([...spec.key, ...(spec.run ? [spec.run] : []), ...Object.keys(spec.columns)])]
+}
+
+/** The changes a window's candidate rows call for (see {@link planRow}). */
+export function planRows(spec: ExpungeTableSpec, rows: Record<string, unknown>[], matcher: SubjectMatcher, ownRuns: number[]): ExpungeChange[] {
+  const own = new Set(ownRuns)
+  return rows.map((row) => planRow(spec, row, matcher, own)).filter((change): change is ExpungeChange => change !== null)
+}
+
+/**
+ * A search's answer for one window: `range` is the window searched (null: the table holds no key
+ * after `after`, so the search of it is over).
+ */
+export function windowResult(after: number, range: { through: number; last: number } | null, found: { events?: ExpungedEvent[]; changes?: ExpungeChange[] } = {}): ExpungeSearchResult {
+  if (!range) return { events: [], changes: [], next: null, last: after }
+  return { events: found.events ?? [], changes: found.changes ?? [], next: range.through >= range.last ? null : range.through, last: range.last }
+}
+
+/** The audit record's `removed`, from what the statements of a real expunge changed. */
+export function removedBy(events: ExpungedEvent[], counts: Record<ExpungeTable, number>, endedRuns: number[]): ExpungeRemoved {
+  return { counts, events: events.map(({ source, id }) => ({ source, id })), endedRuns }
+}
+
 export function noCounts(): Record<ExpungeTable, number> {
   return Object.fromEntries(EXPUNGE_TABLES.map((table) => [table, 0])) as Record<ExpungeTable, number>
 }
@@ -193,7 +230,7 @@ export function summarize(events: ExpungedEvent[], changes: ExpungeChange[]): Ex
   const counts = noCounts()
   counts.events = events.length
   for (const change of changes) counts[change.table] += 1
-  return { counts, events: events.map(({ source, id }) => ({ source, id })), endedRuns: events.flatMap((e) => e.unfinishedRunIds) }
+  return removedBy(events, counts, events.flatMap((e) => e.unfinishedRunIds))
 }
 
 /** Checks a change against its table's spec before its names are spliced into SQL. */

@@ -128,6 +128,31 @@ export function nextCursor(cursor: RetentionCursor, examined: number, batchSize:
   return following ? { task: following, after: 0 } : null
 }
 
+/** What one step of a task looked at: how many rows, and the key of the last (the next step's `after`). */
+export interface Examined {
+  examined: number
+  lastKey: number
+}
+
+/** A step over a batch of rows: null when it found none (the task is over). */
+export function examinedRows(rows: { seq: number | string }[]): Examined | null {
+  return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null
+}
+
+/**
+ * Records that belong to no run: everything past its cutoff goes, oldest first, a batch at a time
+ * (no cursor: what is left after a delete is the next batch). The cutoff and the count share a name.
+ */
+export const AGED_OUT = {
+  'external-calls': { table: 'external_calls', key: 'id', time: 'started_at', counted: 'externalCalls' },
+  fingerprints: { table: 'fingerprints', key: 'key', time: 'expires_at', counted: 'fingerprints' },
+} as const
+
+/** The step of an aged-out task that deleted `gone` rows. */
+export function agedOut(gone: number): Examined | null {
+  return gone ? { examined: gone, lastKey: 0 } : null
+}
+
 export function noneRemoved(): RetentionCounts {
   return Object.fromEntries(RETENTION_COUNTS.map((kind) => [kind, 0])) as RetentionCounts
 }

@@ -11,14 +11,17 @@ import {
   changeValues,
   ENDED_BY_EXPUNGE,
   EXPUNGE_WINDOW,
+  expungedEvent,
   expungeSpec,
   noCounts,
-  planRow,
+  planRows,
+  removedBy,
+  searchedColumns,
   toExpungeRecord,
+  windowResult,
   withoutEnded,
   type ExpungeApplyRequest,
   type ExpungeChange,
-  type ExpungedEvent,
   type ExpungeFilter,
   type ExpungeRecord,
   type ExpungeSearchRequest,
@@ -26,7 +29,7 @@ import {
   type ExpungeTableSpec,
 } from '../expunge-plan.ts'
 import { subjectDigest, SubjectMatcher } from '../expunge-subject.ts'
-import { pageSize, UNFINISHED_STATES, UNFINISHED_STATES_SQL } from '../store.ts'
+import { pageSize, UNFINISHED_STATES_SQL } from '../store.ts'
 import { inTransaction } from './pool.ts'
 import type { Row } from './rows.ts'
 
@@ -50,7 +53,7 @@ export function makeExpunge(pool: Pool, s: string) {
 
   async function searchEvents(request: ExpungeSearchRequest, matcher: SubjectMatcher): Promise<ExpungeSearchResult> {
     const range = await window('events', 'seq', request.after)
-    if (!range) return { events: [], changes: [], next: null, last: request.after }
+    if (!range) return windowResult(request.after, null)
     const { rows } = await pool.query<Row>(
       `SELECT seq, source, id, type, payload, headers FROM ${s}.events
        WHERE seq > $1 AND seq <= $2 AND payload_removed_at IS NULL AND ${mentions(['payload::text', 'headers::text'], '$3')}`,
@@ -65,33 +68,21 @@ export function makeExpunge(pool: Pool, s: string) {
         )).rows
       : []
     const runsOf = Map.groupBy(runs, (r) => r.event_seq)
-    const events: ExpungedEvent[] = matched.map((row) => {
-      const own = runsOf.get(String(row.seq)) ?? []
-      return {
-        seq: Number(row.seq),
-        source: String(row.source),
-        id: String(row.id),
-        runIds: own.map((r) => Number(r.id)),
-        unfinishedRunIds: own.filter((r) => UNFINISHED_STATES.has(r.state)).map((r) => Number(r.id)),
-      }
-    })
-    return { events, changes: [], next: range.through >= range.last ? null : range.through, last: range.last }
+    const events = matched.map((row) => expungedEvent(row, runsOf.get(String(row.seq)) ?? []))
+    return windowResult(request.after, range, { events })
   }
 
   async function searchTable(spec: ExpungeTableSpec, request: ExpungeSearchRequest, matcher: SubjectMatcher): Promise<ExpungeSearchResult> {
     const first = spec.key[0]!
     const range = await window(spec.table, first, request.after)
-    if (!range) return { events: [], changes: [], next: null, last: request.after }
-    const columns = [...new Set([...spec.key, ...(spec.run ? [spec.run] : []), ...Object.keys(spec.columns)])]
+    if (!range) return windowResult(request.after, null)
     const ownRuns = spec.ownRun && spec.run ? ` OR ${spec.run} = ANY($4::bigint[])` : ''
     const params: unknown[] = [request.after, range.through, matcher.needles, ...(ownRuns ? [request.ownRuns] : [])]
     const { rows } = await pool.query<Row>(
-      `SELECT ${columns.join(', ')} FROM ${s}.${spec.table} WHERE ${first} > $1 AND ${first} <= $2 AND (${mentions(Object.keys(spec.columns), '$3')}${ownRuns})`,
+      `SELECT ${searchedColumns(spec).join(', ')} FROM ${s}.${spec.table} WHERE ${first} > $1 AND ${first} <= $2 AND (${mentions(Object.keys(spec.columns), '$3')}${ownRuns})`,
       params,
     )
-    const own = new Set(request.ownRuns)
-    const changes = rows.map((row) => planRow(spec, row, matcher, own)).filter((c): c is ExpungeChange => c !== null)
-    return { events: [], changes, next: range.through >= range.last ? null : range.through, last: range.last }
+    return windowResult(request.after, range, { changes: planRows(spec, rows, matcher, request.ownRuns) })
   }
 
   async function apply(client: PoolClient, request: ExpungeApplyRequest, changes: { sql: string; values: unknown[]; change: ExpungeChange }[]): Promise<ExpungeRecord> {
@@ -115,7 +106,7 @@ export function makeExpunge(pool: Pool, s: string) {
       [seqs, now],
     )
     counts.events = emptied.rowCount ?? 0
-    const removed = { counts, events: request.events.map(({ source, id }) => ({ source, id })), endedRuns }
+    const removed = removedBy(request.events, counts, endedRuns)
     const { rows } = await client.query<Row>(
       `INSERT INTO ${s}.expunges (at, requested_by, subject_kind, subject_digest, removed) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
       [now, request.requestedBy, request.subject.kind, subjectDigest(request.subject), JSON.stringify(removed)],

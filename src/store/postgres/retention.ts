@@ -16,9 +16,12 @@
  */
 import type { Pool, PoolClient } from 'pg'
 import {
+  AGED_OUT,
+  agedOut,
   currentCursor,
   decideActivations,
   decideEvents,
+  examinedRows,
   latestCutoff,
   nextCursor,
   noneRemoved,
@@ -26,6 +29,7 @@ import {
   retentionCutoffs,
   type ActivationFacts,
   type EventFacts,
+  type Examined,
   type RetentionBatch,
   type RetentionCounts,
   type RetentionCutoffs,
@@ -37,11 +41,6 @@ import { inTransaction, UNSYNCED } from './pool.ts'
 
 /** The tables of a run's records, deleted before the runs, and what each counts as. */
 const OF_RUNS = [['steps', 'steps'], ['attempts', 'attempts'], ['run_logs', 'runLogs'], ['outbound_calls', 'outboundCalls'], ['activations', 'activations']] as const
-
-interface Examined {
-  examined: number
-  lastKey: number
-}
 
 /** `s` is the quoted schema name. */
 export function makeRetention(pool: Pool, s: string, schema: string) {
@@ -82,7 +81,7 @@ export function makeRetention(pool: Pool, s: string, schema: string) {
         )
       }
     }
-    return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null
+    return examinedRows(rows)
   }
 
   async function activations(client: PoolClient, after: number, cut: RetentionCutoffs, batch: number, removed: RetentionCounts): Promise<Examined | null> {
@@ -96,7 +95,7 @@ export function makeRetention(pool: Pool, s: string, schema: string) {
     const { gone, emptied } = decideActivations(rows, cut)
     if (gone.length) removed.activations += await count(client, `DELETE FROM ${s}.activations WHERE seq = ANY($1::bigint[])`, [gone])
     if (emptied.length) removed.activationPayloads += await count(client, `UPDATE ${s}.activations SET result = '{}', logs = '[]' WHERE seq = ANY($1::bigint[])`, [emptied])
-    return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null
+    return examinedRows(rows)
   }
 
   async function runLogs(client: PoolClient, after: number, cut: RetentionCutoffs, batch: number, removed: RetentionCounts): Promise<Examined | null> {
@@ -108,7 +107,7 @@ export function makeRetention(pool: Pool, s: string, schema: string) {
     )
     const gone = rows.filter((row) => row.old).map((row) => Number(row.seq))
     if (gone.length) removed.runLogs += await count(client, `DELETE FROM ${s}.run_logs WHERE seq = ANY($1::bigint[])`, [gone])
-    return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null
+    return examinedRows(rows)
   }
 
   async function step(client: PoolClient, task: RetentionTask, after: number, cut: RetentionCutoffs, batch: number, now: number, removed: RetentionCounts): Promise<Examined | null> {
@@ -119,23 +118,16 @@ export function makeRetention(pool: Pool, s: string, schema: string) {
         return activations(client, after, cut, batch, removed)
       case 'run-logs':
         return runLogs(client, after, cut, batch, removed)
-      case 'external-calls': {
-        const gone = await count(
-          client,
-          `DELETE FROM ${s}.external_calls WHERE id IN (SELECT id FROM ${s}.external_calls WHERE started_at < $1 ORDER BY started_at LIMIT $2)`,
-          [cut.externalCalls, batch],
-        )
-        removed.externalCalls += gone
-        return gone ? { examined: gone, lastKey: 0 } : null
-      }
+      case 'external-calls':
       case 'fingerprints': {
+        const { table, key, time, counted } = AGED_OUT[task]
         const gone = await count(
           client,
-          `DELETE FROM ${s}.fingerprints WHERE key IN (SELECT key FROM ${s}.fingerprints WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)`,
-          [cut.fingerprints, batch],
+          `DELETE FROM ${s}.${table} WHERE ${key} IN (SELECT ${key} FROM ${s}.${table} WHERE ${time} < $1 ORDER BY ${time} LIMIT $2)`,
+          [cut[counted], batch],
         )
-        removed.fingerprints += gone
-        return gone ? { examined: gone, lastKey: 0 } : null
+        removed[counted] += gone
+        return agedOut(gone)
       }
     }
   }

@@ -10,13 +10,16 @@ import {
   changeValues,
   ENDED_BY_EXPUNGE,
   EXPUNGE_WINDOW,
-  withoutEnded,
+  expungedEvent,
   expungeSpec,
   noCounts,
-  planRow,
+  planRows,
+  removedBy,
+  searchedColumns,
   toExpungeRecord,
+  windowResult,
+  withoutEnded,
   type ExpungeApplyRequest,
-  type ExpungeChange,
   type ExpungedEvent,
   type ExpungeFilter,
   type ExpungeRecord,
@@ -25,7 +28,7 @@ import {
   type ExpungeTableSpec,
 } from '../expunge-plan.ts'
 import { subjectDigest, SubjectMatcher } from '../expunge-subject.ts'
-import { pageSize, UNFINISHED_STATES, UNFINISHED_STATES_SQL } from '../store.ts'
+import { pageSize, UNFINISHED_STATES_SQL } from '../store.ts'
 import type { GroupCommit } from './group-commit.ts'
 import type { Row } from './rows.ts'
 
@@ -51,34 +54,24 @@ export function makeExpunge(db: DatabaseSync, commits: GroupCommit) {
 
   function searchEvents(request: ExpungeSearchRequest, matcher: SubjectMatcher): ExpungeSearchResult {
     const range = window('events', 'seq', request.after)
-    if (!range) return { events: [], changes: [], next: null, last: request.after }
+    if (!range) return windowResult(request.after, null)
     const events: ExpungedEvent[] = []
     for (const row of selectEvents.all(request.after, range.through, JSON.stringify(matcher.needles)) as Row[]) {
       if (!matcher.matchesEvent(String(row.type), JSON.parse(String(row.payload)), JSON.parse(String(row.headers)))) continue
-      const runs = selectRunsOf.all(row.seq as number) as { id: number; state: string }[]
-      events.push({
-        seq: Number(row.seq),
-        source: String(row.source),
-        id: String(row.id),
-        runIds: runs.map((r) => Number(r.id)),
-        unfinishedRunIds: runs.filter((r) => UNFINISHED_STATES.has(r.state)).map((r) => Number(r.id)),
-      })
+      events.push(expungedEvent(row, selectRunsOf.all(row.seq as number) as Row[]))
     }
-    return { events, changes: [], next: range.through >= range.last ? null : range.through, last: range.last }
+    return windowResult(request.after, range, { events })
   }
 
   function searchTable(spec: ExpungeTableSpec, request: ExpungeSearchRequest, matcher: SubjectMatcher): ExpungeSearchResult {
     const first = spec.key[0]!
     const range = window(spec.table, first, request.after)
-    if (!range) return { events: [], changes: [], next: null, last: request.after }
-    const columns = [...new Set([...spec.key, ...(spec.run ? [spec.run] : []), ...Object.keys(spec.columns)])]
+    if (!range) return windowResult(request.after, null)
     const ownRuns = spec.ownRun && spec.run ? ` OR ${spec.run} ${inList}` : ''
-    const sql = `SELECT ${columns.join(', ')} FROM ${spec.table} WHERE ${first} > ? AND ${first} <= ? AND (${mentions(Object.keys(spec.columns))}${ownRuns})`
+    const sql = `SELECT ${searchedColumns(spec).join(', ')} FROM ${spec.table} WHERE ${first} > ? AND ${first} <= ? AND (${mentions(Object.keys(spec.columns))}${ownRuns})`
     const params: SQLInputValue[] = [request.after, range.through, JSON.stringify(matcher.needles)]
     if (ownRuns) params.push(JSON.stringify(request.ownRuns))
-    const own = new Set(request.ownRuns)
-    const changes = (prepared(sql).all(...params) as Row[]).map((row) => planRow(spec, row, matcher, own)).filter((c): c is ExpungeChange => c !== null)
-    return { events: [], changes, next: range.through >= range.last ? null : range.through, last: range.last }
+    return windowResult(request.after, range, { changes: planRows(spec, prepared(sql).all(...params) as Row[], matcher, request.ownRuns) })
   }
 
   const endRuns = db.prepare(/* sql */ `
@@ -108,7 +101,7 @@ export function makeExpunge(db: DatabaseSync, commits: GroupCommit) {
         closeAttempts.run(now, ENDED_BY_EXPUNGE, JSON.stringify(endedRuns))
         for (const { sql, values, change } of withoutEnded(changes, endedRuns)) counts[change.table] += Number(prepared(sql).run(...values).changes)
         counts.events = Number(removePayloads.run(now, seqs).changes)
-        const removed = { counts, events: request.events.map(({ source, id }) => ({ source, id })), endedRuns }
+        const removed = removedBy(request.events, counts, endedRuns)
         const row = insertRecord.get(now, request.requestedBy, request.subject.kind, subjectDigest(request.subject), JSON.stringify(removed)) as Row
         return toExpungeRecord(row)
       })

@@ -11,9 +11,12 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import {
+  AGED_OUT,
+  agedOut,
   currentCursor,
   decideActivations,
   decideEvents,
+  examinedRows,
   latestCutoff,
   nextCursor,
   noneRemoved,
@@ -21,6 +24,7 @@ import {
   retentionCutoffs,
   type ActivationFacts,
   type EventFacts,
+  type Examined,
   type RetentionBatch,
   type RetentionCounts,
   type RetentionCutoffs,
@@ -32,12 +36,6 @@ import type { GroupCommit } from './group-commit.ts'
 
 /** True for a row whose run is still unfinished (`alias.run_id`). */
 const ofUnfinishedRun = (alias: string) => `EXISTS (SELECT 1 FROM runs u WHERE u.id = ${alias}.run_id AND u.state IN ${UNFINISHED_STATES_SQL})`
-
-interface Examined {
-  /** Rows examined, and the key of the last one. */
-  examined: number
-  lastKey: number
-}
 
 export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
   const ids = (values: number[]) => JSON.stringify(values)
@@ -83,7 +81,7 @@ export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
       removed.steps += run(deleteSteps, ids(emptied))
       removed.eventPayloads += run(removePayloads, now, ids(emptied))
     }
-    return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null
+    return examinedRows(rows)
   }
 
   const newestActivation = db.prepare('SELECT seq FROM activations WHERE started_at < ? ORDER BY started_at DESC LIMIT 1')
@@ -100,7 +98,7 @@ export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
     const { gone, emptied } = decideActivations(rows, cut)
     if (gone.length) removed.activations += run(deleteActivationsBySeq, ids(gone))
     if (emptied.length) removed.activationPayloads += run(emptyActivations, ids(emptied))
-    return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null
+    return examinedRows(rows)
   }
 
   const newestRunLog = db.prepare('SELECT seq FROM run_logs WHERE at < ? ORDER BY at DESC LIMIT 1')
@@ -113,15 +111,15 @@ export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
     const rows = examineRunLogs.all(cut.payloads, after, through.seq, batch) as { seq: number; old: number }[]
     const gone = rows.filter((row) => row.old).map((row) => Number(row.seq))
     if (gone.length) removed.runLogs += run(deleteRunLogsBySeq, ids(gone))
-    return rows.length ? { examined: rows.length, lastKey: Number(rows.at(-1)!.seq) } : null
+    return examinedRows(rows)
   }
 
-  // External calls and fingerprints belong to no run: everything past the cutoff goes, oldest first.
-  const deleteExternalCalls = db.prepare(/* sql */ `
-    DELETE FROM external_calls WHERE id IN (
-      SELECT id FROM external_calls WHERE started_at < ? ORDER BY started_at LIMIT ?)`)
-  const deleteFingerprints = db.prepare(/* sql */ `
-    DELETE FROM fingerprints WHERE key IN (SELECT key FROM fingerprints WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`)
+  const deleteAgedOut = Object.fromEntries(
+    Object.entries(AGED_OUT).map(([task, { table, key, time }]) => [
+      task,
+      db.prepare(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${time} < ? ORDER BY ${time} LIMIT ?)`),
+    ]),
+  ) as Record<keyof typeof AGED_OUT, StatementSync>
 
   function step(task: RetentionTask, after: number, cut: RetentionCutoffs, batch: number, now: number, removed: RetentionCounts): Examined | null {
     switch (task) {
@@ -131,15 +129,12 @@ export function makeRetention(db: DatabaseSync, commits: GroupCommit) {
         return activations(after, cut, batch, removed)
       case 'run-logs':
         return runLogs(after, cut, batch, removed)
-      case 'external-calls': {
-        const gone = run(deleteExternalCalls, cut.externalCalls, batch)
-        removed.externalCalls += gone
-        return gone ? { examined: gone, lastKey: 0 } : null
-      }
+      case 'external-calls':
       case 'fingerprints': {
-        const gone = run(deleteFingerprints, cut.fingerprints, batch)
-        removed.fingerprints += gone
-        return gone ? { examined: gone, lastKey: 0 } : null
+        const { counted } = AGED_OUT[task]
+        const gone = run(deleteAgedOut[task], cut[counted], batch)
+        removed[counted] += gone
+        return agedOut(gone)
       }
     }
   }
