@@ -85,6 +85,41 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100 // USER_HZ is 100 on Linux
 }
 
+/** CPU time the hypervisor gave to other guests (steal), in seconds over all vCPUs, since boot. */
+export function stolenSeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/)
+  return Number(fields[8]) / 100 // "cpu user nice system idle iowait irq softirq steal …", USER_HZ 100
+}
+
+/**
+ * An idle process that only watches its own timers: the longest it waited past a 10 ms timer is a
+ * stall of the machine (steal, a host pause, the disk holding the kernel), not of the code under
+ * test. `take()` returns the longest since the last call.
+ *
+ * @example
+ * const probe = startStallProbe()
+ * // … an interval later
+ * console.log(`machine stalled up to ${probe.take()} ms`)
+ * probe.stop()
+ */
+export function startStallProbe(): { take(): number; stop(): void } {
+  const script = `process.stdout.on('error', () => process.exit()) // the parent is gone
+let last = performance.now(), max = 0
+setInterval(() => { const now = performance.now(); max = Math.max(max, now - last - 10); last = now }, 10)
+setInterval(() => { process.stdout.write(max.toFixed(1) + '\\n'); max = 0 }, 1000)`
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let max = 0
+  createInterface({ input: child.stdout! }).on('line', (line) => (max = Math.max(max, Number(line))))
+  return {
+    take() {
+      const taken = max
+      max = 0
+      return taken
+    },
+    stop: () => void child.kill(),
+  }
+}
+
 export interface Child {
   process: ChildProcess
   /** Everything the child wrote to stderr, for error messages. */

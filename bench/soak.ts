@@ -5,7 +5,9 @@
  * `price` calls, one in ten hanging past its deadline. Every interval it prints the process's CPU
  * (cores used over the interval) and RSS (from /proc), the used heap of its main thread and of its
  * handler threads together (from its /metrics), the
- * answer-time p50/p99 of events and of external calls, and what the ERP got; at the end, how CPU,
+ * answer-time p50/p99 of events and of external calls, what the ERP got, and the machine's own
+ * stalls (cores stolen by the hypervisor, and the longest an idle process's timer was late: a
+ * latency spike that shows there too is the machine's, not storehook's); at the end, how CPU,
  * RSS and p99 moved from the first interval to the last, and whether every acknowledged event was
  * delivered.
  *
@@ -19,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startErpSimulator } from '../src/testkit/erp-simulator.ts'
 import { awaitDelivery, Cleanup, forwardProject, signedEvent, startChild } from '../test/chaos/driver.ts'
 import { callPrice, PLATFORM_TIMEOUT_MS } from '../test/chaos/external.ts'
-import { cpuSeconds, machine, memoryMiB, parseFlags, summarize, table } from './lib.ts'
+import { cpuSeconds, machine, memoryMiB, parseFlags, startStallProbe, stolenSeconds, summarize, table } from './lib.ts'
 
 const flags = parseFlags(process.argv.slice(2), { minutes: 30, rate: 50, interval: 60, 'hang-every': 10 })
 const cleanup = new Cleanup()
@@ -78,10 +80,13 @@ async function heapMiB(): Promise<{ main: number; threads: number }> {
   return { main: main ? Number(main[1]) / 2 ** 20 : NaN, threads: threads / 2 ** 20 }
 }
 
-const rows: string[][] = [['min', 'cores', 'RSS MiB', 'heap MiB', 'threads MiB', 'events', 'event p50', 'event p99', 'external', 'ext p50', 'ext p99', 'ERP accepted', 'errors']]
+// The machine's own share of any stall: steal, and how late an idle process's timers were.
+const probe = startStallProbe()
+cleanup.add(() => probe.stop())
+const rows: string[][] = [['min', 'cores', 'RSS MiB', 'heap MiB', 'threads MiB', 'events', 'event p50', 'event p99', 'external', 'ext p50', 'ext p99', 'ERP accepted', 'errors', 'steal', 'idle stall ms']]
 const samples: { cores: number; rss: number; heap: { main: number; threads: number }; p99: number; extP99: number }[] = []
 // CPU of the storehook process per interval: work that grows with the store's history shows here first.
-let lastCpu = { seconds: cpuSeconds(proc.child.pid!), at: performance.now() }
+let lastCpu = { seconds: cpuSeconds(proc.child.pid!), stolen: stolenSeconds(), at: performance.now() }
 const endAt = Date.now() + flags.minutes * 60_000
 let nextReport = Date.now() + flags.interval * 1000
 const gapMs = 1000 / flags.rate
@@ -98,11 +103,12 @@ while (Date.now() < endAt) {
     const ex = summarize(externalTimes)
     const rss = memoryMiB(proc.child.pid!)
     const heap = await heapMiB().catch(() => ({ main: NaN, threads: NaN }))
-    const cpu = { seconds: cpuSeconds(proc.child.pid!), at: performance.now() }
+    const cpu = { seconds: cpuSeconds(proc.child.pid!), stolen: stolenSeconds(), at: performance.now() }
     const cores = (cpu.seconds - lastCpu.seconds) / ((cpu.at - lastCpu.at) / 1000)
+    const stolen = (cpu.stolen - lastCpu.stolen) / ((cpu.at - lastCpu.at) / 1000)
     lastCpu = cpu
     samples.push({ cores, rss, heap, p99: ev.p99, extP99: ex.p99 })
-    rows.push([((flags.minutes * 60_000 - (endAt - Date.now())) / 60_000).toFixed(1), cores.toFixed(2), rss.toFixed(1), heap.main.toFixed(1), heap.threads.toFixed(1), String(ev.count), ev.p50.toFixed(1), ev.p99.toFixed(1), String(ex.count), ex.p50.toFixed(1), ex.p99.toFixed(1), String(erp.accepted().length), String(errors)])
+    rows.push([((flags.minutes * 60_000 - (endAt - Date.now())) / 60_000).toFixed(1), cores.toFixed(2), rss.toFixed(1), heap.main.toFixed(1), heap.threads.toFixed(1), String(ev.count), ev.p50.toFixed(1), ev.p99.toFixed(1), String(ex.count), ex.p50.toFixed(1), ex.p99.toFixed(1), String(erp.accepted().length), String(errors), stolen.toFixed(2), probe.take().toFixed(0)])
     console.log(rows.at(-1)!.join('\t'))
     eventTimes = []
     externalTimes = []
@@ -117,8 +123,11 @@ if (first && last) {
   console.log(`CPU ${first.cores.toFixed(2)} → ${last.cores.toFixed(2)} cores; RSS ${first.rss.toFixed(1)} → ${last.rss.toFixed(1)} MiB (${(last.rss - first.rss >= 0 ? '+' : '') + (last.rss - first.rss).toFixed(1)}), heap ${first.heap.main.toFixed(1)} → ${last.heap.main.toFixed(1)} MiB, threads' heap ${first.heap.threads.toFixed(1)} → ${last.heap.threads.toFixed(1)} MiB; ` +
     `event p99 ${first.p99.toFixed(1)} → ${last.p99.toFixed(1)} ms; external p99 ${first.extP99.toFixed(1)} → ${last.extP99.toFixed(1)} ms`)
 }
-console.log(`${acknowledged.size} events acknowledged, ${t.delivered} delivered, ${t.missing.length} lost, ${t.duplicatesWithoutKey} duplicates without key, ${pastDeadline} external answers past ${PLATFORM_TIMEOUT_MS} ms, ${errors} errors`)
+console.log(`${acknowledged.size} events acknowledged, ${t.delivered} delivered, ${t.missing.length} lost, ${t.duplicatesWithoutKey} duplicates without key, ${t.unreadable.length} unreadable deliveries, ${pastDeadline} external answers past ${PLATFORM_TIMEOUT_MS} ms, ${errors} errors`)
+for (const d of t.unreadable.slice(0, 3)) {
+  console.log(`unreadable delivery: ${d.method} ${d.path}, Idempotency-Key ${d.idempotencyKey ?? '(none)'}, content-length ${d.headers['content-length'] ?? '(none)'}, body ${JSON.stringify(d.body.slice(0, 80))}, at ${new Date(d.at).toISOString()}`)
+}
 const crashed = proc.exit !== null
 if (crashed) console.log(`the storehook process died: ${JSON.stringify(proc.exit)}`)
 await cleanup.run()
-process.exit(t.missing.length || t.duplicatesWithoutKey || pastDeadline || crashed ? 1 : 0)
+process.exit(t.missing.length || t.duplicatesWithoutKey || t.unreadable.length || pastDeadline || crashed ? 1 : 0)

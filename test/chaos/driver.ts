@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ErpSimulator } from '../../src/testkit/erp-simulator.ts'
+import type { ErpDelivery, ErpSimulator } from '../../src/testkit/erp-simulator.ts'
 import { signStandardWebhook } from '../../src/sources/standard-webhooks/index.ts'
 
 export const CHAOS_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
@@ -183,19 +183,30 @@ export class Load {
   }
 }
 
-/** Accepted ERP deliveries by event id (read from the body's `id`, or by `keyOf`). */
+/**
+ * Accepted ERP deliveries by event id (read from the body's `id`, or by `keyOf`). A delivery whose
+ * body is not JSON is `unreadable`: what the action sends always is, so one is a fault to look at.
+ */
 export function tally(erp: ErpSimulator, acknowledged: Iterable<string>, keyOf: (body: any) => string = (b) => b.id) {
   const firstKey = new Map<string, string | undefined>()
   let duplicatesSameKey = 0
   let duplicatesWithoutKey = 0
+  const unreadable: ErpDelivery[] = []
   for (const d of erp.accepted()) {
-    const id = keyOf(JSON.parse(d.body))
+    let body: unknown
+    try {
+      body = JSON.parse(d.body)
+    } catch {
+      unreadable.push(d)
+      continue
+    }
+    const id = keyOf(body)
     if (!firstKey.has(id)) firstKey.set(id, d.idempotencyKey)
     else if (d.idempotencyKey !== undefined && d.idempotencyKey === firstKey.get(id)) duplicatesSameKey += 1
     else duplicatesWithoutKey += 1
   }
   const missing = [...acknowledged].filter((id) => !firstKey.has(id))
-  return { delivered: firstKey.size, duplicatesSameKey, duplicatesWithoutKey, missing }
+  return { delivered: firstKey.size, duplicatesSameKey, duplicatesWithoutKey, missing, unreadable }
 }
 
 /** Polls until every acknowledged event reached the ERP, or `timeoutMs`; returns the final tally. */
