@@ -66,7 +66,7 @@ interface Execution {
   released: boolean
   /** Gives the run's slot back (once): when its handler has ended, before its outcome is recorded. */
   free: () => void
-  /** How the attempt ended, once known (unset when it was released or failed to record). */
+  /** How the attempt ended, once known (unset when it was released at shutdown, or a bug of ours ended it first). */
   end?: AttemptEnd
 }
 
