@@ -91,13 +91,14 @@ const endAt = Date.now() + flags.minutes * 60_000
 let nextReport = Date.now() + flags.interval * 1000
 const gapMs = 1000 / flags.rate
 let tick = Date.now()
-while (Date.now() < endAt) {
+// A storehook that dies ends the soak: the report below says so and the script exits 1.
+while (Date.now() < endAt && proc.exit === null) {
   const p = one().finally(() => inFlight.delete(p))
   inFlight.add(p)
   tick += gapMs
   const wait = tick - Date.now()
   if (wait > 0) await sleep(wait)
-  if (Date.now() >= nextReport) {
+  if (Date.now() >= nextReport && proc.exit === null) {
     nextReport += flags.interval * 1000
     const ev = summarize(eventTimes)
     const ex = summarize(externalTimes)
