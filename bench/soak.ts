@@ -91,14 +91,15 @@ const endAt = Date.now() + flags.minutes * 60_000
 let nextReport = Date.now() + flags.interval * 1000
 const gapMs = 1000 / flags.rate
 let tick = Date.now()
-// A storehook that dies ends the soak: the report below says so and the script exits 1.
-while (Date.now() < endAt && proc.exit === null) {
+while (Date.now() < endAt) {
   const p = one().finally(() => inFlight.delete(p))
   inFlight.add(p)
   tick += gapMs
   const wait = tick - Date.now()
   if (wait > 0) await sleep(wait)
-  if (Date.now() >= nextReport && proc.exit === null) {
+  // A storehook that dies ends the soak: the report below says so and the script exits 1.
+  if (proc.exit !== null) break
+  if (Date.now() >= nextReport) {
     nextReport += flags.interval * 1000
     const ev = summarize(eventTimes)
     const ex = summarize(externalTimes)
