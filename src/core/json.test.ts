@@ -36,6 +36,11 @@ describe('parseJsonBody', () => {
     refused('['.repeat(100_000), /nested more than/)
   })
 
+  it('accepts a wide body with more brackets than the cap, all shallow', () => {
+    const wide = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ i, tags: [i] })))
+    assert.equal(depthOf(parseJsonBody(wide)), 3)
+  })
+
   it('does not count brackets inside strings, escaped quotes included', () => {
     const inString = JSON.stringify({ s: '['.repeat(1000) + '\\"{{{' + '"'.repeat(3) })
     assert.deepEqual(parseJsonBody(inString), JSON.parse(inString))

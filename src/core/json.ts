@@ -9,6 +9,9 @@
  */
 import { MalformedRequestError } from './errors.ts'
 
+// Safe to share: a decode without `stream: true` keeps no state between calls.
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
 /** Deepest nesting of arrays and objects accepted in a body (serde_json's default is 128). */
 export const MAX_JSON_DEPTH = 256
 
@@ -24,7 +27,7 @@ export function parseJsonBody(body: Uint8Array | string, maxDepth = MAX_JSON_DEP
   if (typeof body === 'string') text = body
   else {
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(body)
+      text = utf8.decode(body)
     } catch (error) {
       throw new MalformedRequestError('body is not valid UTF-8', { cause: error })
     }
@@ -39,8 +42,10 @@ export function parseJsonBody(body: Uint8Array | string, maxDepth = MAX_JSON_DEP
 
 /** Counts brackets outside strings; unbalanced text is left for JSON.parse to refuse. */
 function nestedDeeperThan(text: string, maxDepth: number): boolean {
-  // Nesting deeper than maxDepth takes more than maxDepth characters: short bodies skip the scan.
-  if (text.length <= maxDepth) return false
+  // Nesting deeper than maxDepth takes more than maxDepth opening brackets: bodies with fewer
+  // skip the scan. Counting them with indexOf is ~15× cheaper than the scan below (a 7 KB
+  // Commerce Layer price call has 95), which cost as much as JSON.parse itself.
+  if (text.length <= maxDepth || !moreThan(text, '{', '[', maxDepth)) return false
   let depth = 0
   let inString = false
   for (let i = 0; i < text.length; i++) {
@@ -52,6 +57,15 @@ function nestedDeeperThan(text: string, maxDepth: number): boolean {
     else if (c === 0x5b || c === 0x7b) {
       if (++depth > maxDepth) return true
     } else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return false
+}
+
+/** Whether `a` and `b` occur more than `limit` times in `text`, all told. */
+function moreThan(text: string, a: string, b: string, limit: number): boolean {
+  let count = 0
+  for (const c of [a, b]) {
+    for (let i = text.indexOf(c); i !== -1; i = text.indexOf(c, i + 1)) if (++count > limit) return true
   }
   return false
 }
