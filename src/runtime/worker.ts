@@ -14,17 +14,15 @@ import { classifyFailure } from '../core/outcome.ts'
 import { retryDelay } from '../core/retry.ts'
 import type { Run } from '../core/types.ts'
 import type { AttemptEnd, ClaimedRun, Fingerprint, IngestClaim, Store } from '../store/store.ts'
-import { idempotencyKey, type ActionContext, type Connections } from './action.ts'
-import { makeLoopGuard } from './loop-guard.ts'
+import type { Connections } from './action.ts'
+import { AttemptContext } from './attempt-context.ts'
 import type { Metrics } from './metrics.ts'
 import { captureConsole } from './run-console.ts'
 import type { RunLogLimits } from './run-log.ts'
 import { attemptLogger } from './run-logger.ts'
 import { RunRecorder } from './run-records.ts'
 import { runInScope } from './run-scope.ts'
-import { makeSchedule } from './schedule.ts'
 import { staleReason } from './stale-guard.ts'
-import { makeStep } from './steps.ts'
 import type { LoadedAction } from './subscriptions.ts'
 import { endSpan, startAttemptSpan, withSpan } from './tracing.ts'
 
@@ -340,20 +338,7 @@ export class Worker {
     const timeout = setTimeout(() => execution.controller.abort(new AttemptTimeoutError(action.timeoutMs)), action.timeoutMs)
     const started = performance.now()
     const remembered: Fingerprint[] = []
-    const ctx: ActionContext = {
-      get logger() {
-        return actionLogger()
-      },
-      connections,
-      signal,
-      attempt: run.attempts,
-      maxAttempts: run.maxAttempts,
-      runId: run.id,
-      idempotencyKey: idempotencyKey(action.name, run.source, run.eventId),
-      loopGuard: makeLoopGuard(store, remembered),
-      schedule: makeSchedule({ store, actions: this.#options.actions, logger: actionLogger, run, wake: () => this.wake() }),
-      step: makeStep({ store, runId: run.id, attempt: run.attempts, logger: actionLogger }),
-    }
+    const ctx = new AttemptContext({ store, actions: this.#options.actions, connections, action, run, signal, logger: actionLogger, remembered, wake: () => this.wake() })
     let end: AttemptEnd
     try {
       const version = action.version && run.orderingKey !== null ? action.version(event) : null

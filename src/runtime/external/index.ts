@@ -24,7 +24,7 @@ import type { BreakerStatus, BreakerTransition } from './breaker.ts'
 import { runUnderDeadline, type DeadlineOutcome } from './deadline.ts'
 import { inputDigest } from './digest.ts'
 import { HandlerThreads } from './handler-threads.ts'
-import { DEFAULT_EXTERNAL_SETTINGS, handlerContext, type ExternalSettings, type Isolation, type LoadedExternal } from './load.ts'
+import { DEFAULT_EXTERNAL_SETTINGS, ExternalHandlerContext, type ExternalSettings, type Isolation, type LoadedExternal } from './load.ts'
 import { createExternalMetrics, type ExternalMetrics, type ExternalRejectReason } from './metrics.ts'
 
 /** What the server sends: the status and the exact JSON text (also what is recorded). */
@@ -219,7 +219,7 @@ export class ExternalResources {
     }
     return resource.handler(
       call.input,
-      handlerContext(resource, call.context, { signal, deadline: call.deadline, inputDigest: call.digest, logger: call.logger, connections: this.#connections }),
+      new ExternalHandlerContext(resource, call.context, { signal, deadline: call.deadline, inputDigest: call.digest, logger: call.logger, connections: this.#connections }),
     )
   }
 

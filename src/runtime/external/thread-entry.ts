@@ -21,7 +21,7 @@ import type { SourceRequest } from '../../sources/source.ts'
 import { createLogger } from '../logger.ts'
 import { loadProject } from '../project.ts'
 import { DeadlineExceededError } from './deadline.ts'
-import { handlerContext, type LoadedExternal } from './load.ts'
+import { ExternalHandlerContext, type LoadedExternal } from './load.ts'
 import { BEAT_MS, HANDLER_THREAD_MARK, jsonForm, sendError, type CallMessage, type CallResult, type HandlerThreadData, type MainMessage, type ThreadMessage } from './thread-protocol.ts'
 
 async function host(data: HandlerThreadData): Promise<void> {
@@ -78,11 +78,11 @@ async function host(data: HandlerThreadData): Promise<void> {
   const invoke = (message: CallMessage, signal: AbortSignal): unknown => {
     const resource = resources.get(message.resource)
     if (!resource) throw new Error(`the handler thread has no external resource "${message.resource}" (was its file added after start?)`)
-    const { input, context } = resource.kind.parse(message.body, lazyRequest(message))
+    const { input, context } = resource.kind.parse(message.body, new LazyRequest(message))
     const { deadline, inputDigest } = message
     let callLogger: Logger | undefined
     const childLogger = () => (callLogger ??= logger.child({ resource: resource.name, inputDigest }))
-    return resource.handler(input, handlerContext(resource, context, { signal, deadline, inputDigest, logger: childLogger, connections }))
+    return resource.handler(input, new ExternalHandlerContext(resource, context, { signal, deadline, inputDigest, logger: childLogger, connections }))
   }
 
   const done = (id: number, result: CallResult): void => {
@@ -103,19 +103,28 @@ async function host(data: HandlerThreadData): Promise<void> {
   post({ type: 'ready' })
 }
 
-/** The request as the kind's parser sees it; its URL and headers are built only if it reads them. */
-function lazyRequest(message: CallMessage): SourceRequest {
-  let url: URL | undefined
-  let headers: Headers | undefined
-  return {
-    method: 'POST',
-    body: message.body,
-    get url() {
-      return (url ??= new URL(message.url))
-    },
-    get headers() {
-      return (headers ??= new Headers(message.headers))
-    },
+/**
+ * The request as the kind's parser sees it; its URL and headers are built only if it reads them.
+ * A class, not a literal with getters, for the reason in runtime/attempt-context.ts.
+ */
+class LazyRequest implements SourceRequest {
+  readonly method = 'POST'
+  readonly body: Uint8Array
+  readonly #message: CallMessage
+  #url: URL | undefined
+  #headers: Headers | undefined
+
+  constructor(message: CallMessage) {
+    this.body = message.body
+    this.#message = message
+  }
+
+  get url(): URL {
+    return (this.#url ??= new URL(this.#message.url))
+  }
+
+  get headers(): Headers {
+    return (this.#headers ??= new Headers(this.#message.headers))
   }
 }
 
