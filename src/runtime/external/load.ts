@@ -208,7 +208,8 @@ export class ExternalHandlerContext implements ExternalContext {
     context: object,
     call: { signal: AbortSignal; deadline: number; inputDigest: string; logger: () => Logger; connections: Record<string, unknown> },
   ) {
-    // The kind's fields first (a Commerce Layer call's `document` and `meta`), as own properties.
+    // The kind's fields (a Commerce Layer call's `document` and `meta`) as own properties; the
+    // runtime's, assigned after, win if a kind ever used the same name.
     Object.assign(this, context)
     this.signal = call.signal
     this.deadline = call.deadline

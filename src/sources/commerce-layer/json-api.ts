@@ -86,8 +86,8 @@ export function parseJsonApi<Data extends Resource = Resource>(body: Uint8Array 
   const key = (type: string, id: string) => `${type}\u0000${id}`
   // First pass: one object per resource, so relationships can point at shared instances.
   const built = raws.map((raw) => {
-    // Spread rather than a loop of assignments: a 7 KB price call's resources were built 5× faster
-    // (V8 copies into a fresh shape instead of growing a dictionary one key at a time).
+    // Spread rather than a loop of assignments: a 7 KB price call's resources were built 2–4×
+    // faster (V8 copies into a fresh shape instead of growing a dictionary one key at a time).
     const object: Resource = { id: raw.id, type: raw.type, ...raw.attributes }
     object.id = raw.id
     object.type = raw.type
