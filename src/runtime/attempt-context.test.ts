@@ -14,9 +14,9 @@ function countingLogger(): { make: () => Logger; calls: () => number } {
   return { make: () => (calls++, logger), calls: () => calls }
 }
 
-// Both contexts keep `logger` as a getter on their prototype, never as an own accessor: an object
-// literal with a `get logger()` closure gets a hidden class per object, which kept every
-// attempt's and every call's objects alive through V8's young-generation GCs (10–50 ms pauses).
+// Both contexts keep `logger` as a getter on their prototype, never as an own accessor: object
+// literals with a `get logger()` closure kept every attempt's and every call's objects alive
+// through V8's young-generation GCs (10–50 ms pauses; see attempt-context.ts).
 describe('AttemptContext', () => {
   const run = { id: 7, attempts: 2, maxAttempts: 25, source: 'webhooks', eventId: 'msg_1' } as Run
   const action = { name: 'to-erp' } as LoadedAction
