@@ -388,6 +388,40 @@ export default onEvent({ types: 'narrow.*', concurrency: 1 }, async () => { awai
     await eventually(async () => (await store.countRunsByState()).succeeded === 30, 10_000, 'the waiting runs to be found by wake-ups, not the 60 s poll')
     assert.ok(claims > 0)
   })
+
+  it('does not ask for the next due time while every slot is taken, and still finds the waiting runs and a later retry', async () => {
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    Object.assign(globalThis, { fullWorkerHold: held })
+    const full = await start({
+      project: makeProject({
+        'storehook.config.ts': webhooksConfig(`worker: { concurrency: 2, pollIntervalMs: 60000 },`),
+        'actions/hold.ts': `import { onEvent } from 'storehook'\nexport default onEvent('hold.*', () => globalThis.fullWorkerHold)\n`,
+        'actions/flaky.ts': `import { onEvent } from 'storehook'
+let failed = false
+export default onEvent({ types: 'flaky.*', retry: { baseDelayMs: 50, jitter: false } }, () => {
+  if (!failed) { failed = true; throw new Error('first attempt fails') }
+})\n`,
+      }),
+    })
+    const { store } = full.runtime
+    await new Promise((resolve) => setTimeout(resolve, 100)) // the start's own tick is over
+    let asked = 0
+    const nextRunAt = store.nextRunAt.bind(store)
+    store.nextRunAt = async (actions) => ((asked += 1), nextRunAt(actions))
+
+    // Two runs take both slots; the next three wait, and each of their ingests wakes the worker.
+    for (let i = 0; i < 5; i++) assert.equal((await sendEvent(full.url, { type: 'hold.ping' })).status, 200)
+    await eventually(async () => (await store.countRunsByState()).pending === 3, 10_000, 'three runs to wait for a slot')
+    assert.equal(asked, 0, 'with every slot taken, no wake-up asked for the next due time')
+
+    release()
+    await eventually(async () => (await store.countRunsByState()).succeeded === 5, 10_000, 'the waiting runs to start as slots free, not at the 60 s poll')
+    // A retry is due later: only the next due time, asked once a slot is free, can wake the worker for it.
+    assert.equal((await sendEvent(full.url, { type: 'flaky.ping' })).status, 200)
+    await eventually(async () => (await store.countRunsByState()).succeeded === 6, 10_000, 'the retry to run at its time, not at the 60 s poll')
+    assert.ok(asked > 0)
+  })
 })
 
 describe('ctx.idempotencyKey', () => {

@@ -270,9 +270,14 @@ export class Worker {
 
   async #scheduleNextTick(): Promise<void> {
     if (this.#stopped || this.#wokenWhileTicking) return
-    const { store, actions, pollIntervalMs } = this.#options
+    const { store, actions, pollIntervalMs, concurrency } = this.#options
     let delay = pollIntervalMs
-    if (this.#contiguousErrors === 0) {
+    // With every slot taken nothing can start before a run of ours ends, and that run's end
+    // wakes the worker, which asks then. Under a backlog the question is also the expensive
+    // one: the next due time is a minimum over every unfinished run.
+    const full = this.#executions.size + this.#reservedTotal >= concurrency
+    if (full) this.#mayHaveDueRuns = true
+    else if (this.#contiguousErrors === 0) {
       try {
         const next = await store.nextRunAt(actions.map((a) => a.name))
         // A due run that was not claimed is waiting for capacity or its ordering key: a

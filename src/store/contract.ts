@@ -301,6 +301,22 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         assert.equal((await store.getRun(held!.runIds[0]!))!.state, 'pending')
       }))
 
+    it('gives as the next due time the earliest waiting run or lease of the actions asked about, and nothing else', () =>
+      withStore(async (store) => {
+        const at = Date.now() + 60_000
+        await store.ingest([
+          item([{ ...run('a'), runAt: at + 20_000 }, { ...run('a'), runAt: at + 10_000 }]),
+          item([{ ...run('b'), runAt: at + 5_000 }, { ...run('elsewhere'), runAt: at }, run('leased')]),
+        ])
+        const [leased] = await store.claimRuns({ workerId: 'w', action: 'leased', limit: 1, leaseMs: 30_000 })
+        assert.equal(await store.nextRunAt(['a']), at + 10_000)
+        assert.equal(await store.nextRunAt(['a', 'b']), at + 5_000)
+        assert.equal(await store.nextRunAt(['a', 'leased']), leased!.run.leaseExpiresAt, 'a running run is due again when its lease runs out')
+        await store.finishAttempt({ runId: leased!.run.id, workerId: 'w', attempt: 1, end: { outcome: 'succeeded' } })
+        assert.equal(await store.nextRunAt(['leased']), null, 'a finished run is never due')
+        assert.equal(await store.nextRunAt(['nobody']), null)
+      }))
+
     it('refuses to finish an attempt for a worker that no longer holds the run', () =>
       withStore(async (store) => {
         const [o] = await store.ingest([item([run('a')])])

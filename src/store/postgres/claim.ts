@@ -89,19 +89,29 @@ const buryCtes = (s: string, message: string) => /* sql */ `
       FROM buried WHERE a.run_id = buried.id AND a.ended_at IS NULL)`
 
 /**
- * SQL: up to $3 runs of action $1 that may start now ($2), locked, in run order. The repeated
- * state list lets PostgreSQL use the partial index runs_unfinished.
+ * SQL: up to $3 runs of action $1 that may start now ($2), locked: runs whose lease ran out first
+ * (runs_leases), then waiting runs that are due, earliest due first (runs_due). Each is an index
+ * range read in order, so a claim reads what it takes (plus runs an ordering key holds back),
+ * however many runs wait for a later retry. Two CTEs because row locks are not allowed on the
+ * branches of a UNION. Exported for postgres.test.ts, which checks the plan.
  */
-const dueRuns = (s: string) => /* sql */ `
-    SELECT r.id, r.ordering_key FROM ${s}.runs r
-    WHERE r.action = $1
-      AND r.state IN ('pending', 'retrying', 'running')
-      AND ((r.state IN ('pending', 'retrying') AND r.run_at <= $2)
-        OR (r.state = 'running' AND r.lease_expires_at <= $2 AND r.attempts < r.max_attempts))
-      AND ${keyAllows(s)}
-    ORDER BY r.id
-    LIMIT $3
-    FOR NO KEY UPDATE OF r SKIP LOCKED`
+export const dueRuns = (s: string) => /* sql */ `
+    WITH leased AS (
+      SELECT r.id, r.ordering_key FROM ${s}.runs r
+      WHERE r.action = $1 AND r.state = 'running' AND r.lease_expires_at <= $2 AND r.attempts < r.max_attempts
+        AND ${keyAllows(s)}
+      ORDER BY r.lease_expires_at
+      LIMIT $3
+      FOR NO KEY UPDATE OF r SKIP LOCKED),
+    waiting AS (
+      SELECT r.id, r.ordering_key FROM ${s}.runs r
+      WHERE r.action = $1 AND r.state IN ('pending', 'retrying') AND r.run_at <= $2
+        AND ${keyAllows(s)}
+      ORDER BY r.run_at, r.id
+      LIMIT $3
+      FOR NO KEY UPDATE OF r SKIP LOCKED)
+    SELECT * FROM leased UNION ALL SELECT * FROM waiting
+    LIMIT $3`
 
 /**
  * SQL: the CTEs starting the runs `which` selects (`claimed`, returning the runs), closing a

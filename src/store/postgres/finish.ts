@@ -19,6 +19,20 @@ import type { FinishAttempt } from '../store.ts'
 import type { Combined, GroupCommit } from './group-commit.ts'
 import { statement } from './rows.ts'
 
+/**
+ * SQL: per action in $1, the earliest due time (runs_due) and the soonest lease (runs_leases), the
+ * first entry of an index each, where a min() over the actions' unfinished runs reads them all.
+ * Exported for postgres.test.ts, which checks the plan.
+ */
+export const nextRunAtSql = (s: string) => /* sql */ `
+  SELECT min(next) AS next FROM unnest($1::text[]) AS a (action)
+  CROSS JOIN LATERAL (
+    (SELECT run_at AS next FROM ${s}.runs
+     WHERE action = a.action AND state IN ('pending', 'retrying') ORDER BY run_at LIMIT 1)
+    UNION ALL
+    (SELECT lease_expires_at FROM ${s}.runs
+     WHERE action = a.action AND state = 'running' ORDER BY lease_expires_at LIMIT 1)) AS firsts`
+
 export function makeFinish(pool: Pool, s: string, schema: string, commits: GroupCommit) {
   // A paused attempt gives its attempt back (max_attempts + 1), as a release at shutdown does.
   const finishRun = statement(schema, 'finishrun', /* sql */ `
@@ -133,9 +147,7 @@ export function makeFinish(pool: Pool, s: string, schema: string, commits: Group
     })
   }
 
-  const selectNextRunAt = statement(schema, 'nextrunat', /* sql */ `
-    SELECT min(CASE WHEN state = 'running' THEN lease_expires_at ELSE run_at END) AS next
-    FROM ${s}.runs WHERE state IN ('pending', 'retrying', 'running') AND action = ANY($1::text[])`)
+  const selectNextRunAt = statement(schema, 'nextrunat', nextRunAtSql(s))
 
   async function nextRunAt(actions: string[]): Promise<number | null> {
     const { rows } = await pool.query<{ next: string | null }>(selectNextRunAt([actions]))

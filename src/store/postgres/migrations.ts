@@ -261,6 +261,14 @@ export const migrations: { version: number; sql: (s: string) => string }[] = [
       CREATE INDEX runs_action ON ${s}.runs (action, id);
     `,
   },
+  {
+    version: 8,
+    sql: (s) => /* sql */ `
+      -- Waiting runs by due time: the next due time is the first entry per action, however many
+      -- runs wait for a later retry (SQLite's migration 8; runs_leases already exists here).
+      CREATE INDEX runs_due ON ${s}.runs (action, run_at, id) WHERE state IN ('pending', 'retrying');
+    `,
+  },
 ]
 
 export const LATEST_VERSION = migrations.at(-1)!.version

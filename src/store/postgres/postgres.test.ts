@@ -11,6 +11,8 @@ import { describeRetentionContract } from '../contract-retention.ts'
 import { openStore } from '../open.ts'
 import type { IngestItem, Store } from '../store.ts'
 import { parsePostgresUrl } from './config.ts'
+import { dueRuns } from './claim.ts'
+import { nextRunAtSql } from './finish.ts'
 import { openPostgresStore, type PostgresStore } from './index.ts'
 import { migrate, migrations } from './migrations.ts'
 import { openPool } from './pool.ts'
@@ -226,6 +228,35 @@ async function transactionIds(): Promise<number> {
   const { rows } = await admin.query(`SELECT pg_current_xact_id()::text::bigint AS n`)
   return Number(rows[0].n)
 }
+
+describe('PostgreSQL store: claims and the next due time with many runs waiting', () => {
+  /** The plan of `sql` in a fresh schema; the tables are nearly empty, where a scan is cheapest, so scans are forbidden to see which indexes can serve. */
+  const planOf = (sql: (s: string) => string, params: unknown[]) =>
+    withStores(1, async (_, schema) => {
+      const client = await admin.connect()
+      try {
+        await client.query('BEGIN')
+        await client.query('SET LOCAL enable_seqscan = off')
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql(`"${schema}"`)}`, params)
+        return rows.map((row) => row['QUERY PLAN']).join('\n')
+      } finally {
+        await client.query('ROLLBACK')
+        client.release()
+      }
+    })
+
+  for (const [name, sql, params] of [
+    ['the next due time reads one entry of runs_due and of runs_leases per action', nextRunAtSql, [['a', 'b']]],
+    ['a claim reads runs_leases and runs_due in order, never every waiting run', dueRuns, ['a', 0, 16]],
+  ] as const) {
+    it(name, async () => {
+      const plan = await planOf(sql, [...params])
+      assert.match(plan, /Index (Only )?Scan using runs_due/, plan)
+      assert.match(plan, /Index (Only )?Scan using runs_leases/, plan)
+      assert.doesNotMatch(plan, /Sort|Seq Scan on runs|runs_unfinished/, plan)
+    })
+  }
+})
 
 describe('PostgreSQL store: claiming from two processes', () => {
   /**

@@ -18,11 +18,12 @@ const LEASE_LOST_ON_LAST_ATTEMPT =
 const WORKER_BOOKKEEPING = { durable: false }
 
 /*
- * INDEXED BY in the two statements below: without statistics SQLite prefers the dashboard's
- * runs_action (every run of the action, finished ones included), and a claim then costs time in
- * proportion to the action's whole history (2 ms at 13 000 runs, and growing) instead of its
- * unfinished runs. The state list repeats the partial index's, which SQLite needs to use it.
- * Exported for sqlite.test.ts, which checks the plans.
+ * INDEXED BY in the statements below: without statistics SQLite may prefer the dashboard's
+ * runs_action (every run of the action, finished ones included), whose cost grows with the
+ * action's whole history. runs_due holds waiting runs by due time and runs_leases running runs by
+ * lease, so each statement reads what it takes (plus runs an ordering key holds back), however
+ * many runs wait for later. The state lists repeat the partial indexes', which SQLite needs to
+ * use them. Exported for sqlite.test.ts, which checks the plans.
  */
 
 /** A run whose process died on its last attempt must not run again: it may be what kills it. */
@@ -30,28 +31,49 @@ export const BURY_SQL = /* sql */ `
   UPDATE runs SET state = 'dead', lease_expires_at = NULL, worker_id = NULL,
     last_error = '${LEASE_LOST_ON_LAST_ATTEMPT}', updated_at = :now
   WHERE id IN (
-    SELECT id FROM runs INDEXED BY runs_unfinished
-    WHERE action = :action AND state IN ('pending', 'retrying', 'running') AND state = 'running'
-      AND lease_expires_at <= :now AND attempts >= max_attempts)
+    SELECT id FROM runs INDEXED BY runs_leases
+    WHERE action = :action AND state = 'running' AND lease_expires_at <= :now AND attempts >= max_attempts)
   RETURNING id`
 
 /** The ordering-key test admits only the earliest unfinished run of each key. */
-export const CLAIM_SQL = /* sql */ `
+const KEY_ALLOWS = /* sql */ `
+  (r.ordering_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM runs p
+    WHERE p.action = r.action AND p.ordering_key = r.ordering_key AND p.id < r.id
+      AND p.state IN ('pending', 'retrying', 'running')))`
+
+const START = /* sql */ `
   UPDATE runs SET state = 'running', attempts = attempts + 1, lease_expires_at = :lease,
-    worker_id = :worker, updated_at = :now
+    worker_id = :worker, updated_at = :now`
+
+/** Runs whose lease ran out (their process died), soonest first: they go before waiting runs. */
+export const RECLAIM_SQL = /* sql */ `${START}
   WHERE id IN (
-    SELECT r.id FROM runs r INDEXED BY runs_unfinished
-    WHERE r.action = :action
-      AND r.state IN ('pending', 'retrying', 'running')
-      AND ((r.state IN ('pending', 'retrying') AND r.run_at <= :now)
-        OR (r.state = 'running' AND r.lease_expires_at <= :now))
-      AND (r.ordering_key IS NULL OR NOT EXISTS (
-        SELECT 1 FROM runs p
-        WHERE p.action = r.action AND p.ordering_key = r.ordering_key AND p.id < r.id
-          AND p.state IN ('pending', 'retrying', 'running')))
-    ORDER BY r.id
+    SELECT r.id FROM runs r INDEXED BY runs_leases
+    WHERE r.action = :action AND r.state = 'running' AND r.lease_expires_at <= :now AND ${KEY_ALLOWS}
+    ORDER BY r.lease_expires_at, r.id
     LIMIT :limit)
-  RETURNING id, attempts, state`
+  RETURNING id, attempts`
+
+/** Per action, the earliest due time and the soonest lease: each the first entry of an index. */
+export const NEXT_RUN_AT_SQL = /* sql */ `
+  SELECT min(next) AS next FROM (
+    SELECT (SELECT min(run_at) FROM runs INDEXED BY runs_due
+            WHERE action = a.value AND state IN ('pending', 'retrying')) AS next
+    FROM json_each(:actions) a
+    UNION ALL
+    SELECT (SELECT min(lease_expires_at) FROM runs INDEXED BY runs_leases
+            WHERE action = a.value AND state = 'running')
+    FROM json_each(:actions) a)`
+
+/** Waiting runs that are due, earliest due first (for new runs, the order they arrived in). */
+export const CLAIM_SQL = /* sql */ `${START}
+  WHERE id IN (
+    SELECT r.id FROM runs r INDEXED BY runs_due
+    WHERE r.action = :action AND r.state IN ('pending', 'retrying') AND r.run_at <= :now AND ${KEY_ALLOWS}
+    ORDER BY r.run_at, r.id
+    LIMIT :limit)
+  RETURNING id, attempts`
 
 export function makeRunLifecycle(
   db: DatabaseSync,
@@ -63,6 +85,7 @@ export function makeRunLifecycle(
   const markInterrupted = db.prepare(/* sql */ `
     UPDATE attempts SET ended_at = :now, outcome = 'interrupted', error_message = :message
     WHERE run_id = :run_id AND ended_at IS NULL`)
+  const reclaim = db.prepare(RECLAIM_SQL)
   const claim = db.prepare(CLAIM_SQL)
   const insertAttempt = db.prepare(/* sql */ `
     INSERT INTO attempts (run_id, number, worker_id, started_at) VALUES (?, ?, ?, ?)`)
@@ -75,13 +98,9 @@ export function makeRunLifecycle(
       for (const { id } of buryAbandonedLastAttempts.all({ action: request.action, now }) as Row[]) {
         markInterrupted.run({ run_id: id as number, now, message: LEASE_LOST_ON_LAST_ATTEMPT })
       }
-      const claimed = claim.all({
-        action: request.action,
-        now,
-        lease: now + request.leaseMs,
-        worker: request.workerId,
-        limit: request.limit,
-      }) as { id: number; attempts: number }[]
+      const params = { action: request.action, now, lease: now + request.leaseMs, worker: request.workerId, limit: request.limit }
+      const claimed = reclaim.all(params) as { id: number; attempts: number }[]
+      if (claimed.length < request.limit) claimed.push(...(claim.all({ ...params, limit: request.limit - claimed.length }) as typeof claimed))
       claimed.sort((a, b) => a.id - b.id)
       return claimed.map(({ id, attempts }) => {
         // A reclaimed run's previous attempt never ended: its process died holding the lease.
@@ -161,12 +180,10 @@ export function makeRunLifecycle(
     }, WORKER_BOOKKEEPING)
   }
 
-  const selectNextRunAt = db.prepare(/* sql */ `
-    SELECT min(CASE WHEN state = 'running' THEN lease_expires_at ELSE run_at END) AS next
-    FROM runs WHERE state IN ('pending', 'retrying', 'running') AND action IN (SELECT value FROM json_each(?))`)
+  const selectNextRunAt = db.prepare(NEXT_RUN_AT_SQL)
 
   async function nextRunAt(actions: string[]): Promise<number | null> {
-    const row = selectNextRunAt.get(JSON.stringify(actions)) as { next: number | null }
+    const row = selectNextRunAt.get({ actions: JSON.stringify(actions) }) as { next: number | null }
     return row.next === null ? null : Number(row.next)
   }
 

@@ -278,4 +278,16 @@ export const migrations: { version: number; sql: string }[] = [
       CREATE INDEX runs_action ON runs (action, id);
     `,
   },
+  {
+    version: 8,
+    sql: /* sql */ `
+      -- Claims and the next due time read what is due, in due order, and the leases, soonest
+      -- first: they cost the same whether ten or a hundred thousand runs wait for a later retry
+      -- (runs_unfinished made both scan every waiting run of the action: 35 ms per claim at
+      -- 100 000, with a claim after every failed attempt).
+      CREATE INDEX runs_due ON runs (action, run_at, id) WHERE state IN ('pending', 'retrying');
+      CREATE INDEX runs_leases ON runs (action, lease_expires_at) WHERE state = 'running';
+      DROP INDEX runs_unfinished;
+    `,
+  },
 ]

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test'
 import { describeStoreContract } from '../contract.ts'
 import { describeRunLogsContract } from '../contract-run-logs.ts'
 import { describeRetentionContract } from '../contract-retention.ts'
-import { BURY_SQL, CLAIM_SQL } from './claim.ts'
+import { BURY_SQL, CLAIM_SQL, NEXT_RUN_AT_SQL, RECLAIM_SQL } from './claim.ts'
 import { GroupCommit } from './group-commit.ts'
 import { openSqliteStore } from './index.ts'
 import { openThreadedSqliteStore } from './thread.ts'
@@ -124,20 +124,27 @@ describe('SQLite store', () => {
   })
 })
 
-describe('SQLite claims', () => {
-  it('look at the action\'s unfinished runs only (runs_unfinished), not its whole history', async () => {
+describe('SQLite claims and the next due time', () => {
+  it('read what they take from runs_due and runs_leases, not every waiting run nor the action\'s history', async () => {
     const path = freshPath()
     await openSqliteStore({ path }).close()
     const db = new DatabaseSync(path)
     try {
-      const params = { action: 'a', now: 0 }
-      for (const [sql, more] of [[CLAIM_SQL, { lease: 0, worker: 'w', limit: 1 }], [BURY_SQL, {}]] as const) {
-        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, ...more }) as { detail: string }[])
-          .map((row) => row.detail)
-          .join('; ')
-        assert.match(plan, /SEARCH r(uns)? USING INDEX runs_unfinished \(action=\?\)/, plan)
-        assert.doesNotMatch(plan, /runs_action/, plan)
+      const plan = (sql: string, params: Record<string, string | number>) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((row) => row.detail).join('; ')
+      const claim = { action: 'a', now: 0, lease: 0, worker: 'w', limit: 1 }
+      const claimPlan = plan(CLAIM_SQL, claim)
+      // A range of due runs in due order: no sort, so LIMIT stops the scan.
+      assert.match(claimPlan, /SEARCH r USING (COVERING )?INDEX runs_due \(action=\? AND run_at<\?\)/, claimPlan)
+      assert.doesNotMatch(claimPlan, /TEMP B-TREE|runs_action/, claimPlan)
+      for (const [sql, params] of [[RECLAIM_SQL, claim], [BURY_SQL, { action: 'a', now: 0 }]] as const) {
+        const leasePlan = plan(sql, params)
+        assert.match(leasePlan, /SEARCH r(uns)? USING INDEX runs_leases \(action=\? AND lease_expires_at<\?\)/, leasePlan)
+        assert.doesNotMatch(leasePlan, /runs_action/, leasePlan)
       }
+      const nextPlan = plan(NEXT_RUN_AT_SQL, { actions: '["a","b"]' })
+      assert.match(nextPlan, /SEARCH runs USING (COVERING )?INDEX runs_due \(action=\?\)/, nextPlan)
+      assert.match(nextPlan, /SEARCH runs USING (COVERING )?INDEX runs_leases \(action=\?\)/, nextPlan)
     } finally {
       db.close()
     }
