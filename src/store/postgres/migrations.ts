@@ -264,9 +264,11 @@ export const migrations: { version: number; sql: (s: string) => string }[] = [
   {
     version: 8,
     sql: (s) => /* sql */ `
-      -- Waiting runs by due time: the next due time is the first entry per action, however many
-      -- runs wait for a later retry (SQLite's migration 8; runs_leases already exists here).
+      -- Waiting runs by due time: claims read the due ones in order and the next due time is the
+      -- first entry per action, however many runs wait for a later retry (SQLite's migration 8;
+      -- runs_leases already exists here). Nothing reads runs_unfinished any more.
       CREATE INDEX runs_due ON ${s}.runs (action, run_at, id) WHERE state IN ('pending', 'retrying');
+      DROP INDEX ${s}.runs_unfinished;
     `,
   },
 ]
