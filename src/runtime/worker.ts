@@ -273,8 +273,7 @@ export class Worker {
     const { store, actions, pollIntervalMs, concurrency } = this.#options
     let delay = pollIntervalMs
     // With every slot taken nothing can start before a run of ours ends, and that run's end
-    // wakes the worker, which asks then. Under a backlog the question is also the expensive
-    // one: the next due time is a minimum over every unfinished run.
+    // wakes the worker, which asks then: asking now is a store request whose answer cannot be used.
     const full = this.#executions.size + this.#reservedTotal >= concurrency
     if (full) this.#mayHaveDueRuns = true
     else if (this.#contiguousErrors === 0) {
