@@ -4,6 +4,8 @@
  * under the same load. `npm run bench:ingest -- [--duration 8] [--connections 32]`
  *
  * 1. baseline: `bench/baseline-server.ts` (verify + JSON.parse + 200, stores nothing), its own process;
+ *    and the floor: `bench/floor-server.ts`, the least a server can do to store each event and its
+ *    run durably and run a no-op handler, on storehook's schema (SQLite only; `--floor 0` skips it);
  * 2. storehook: `bench/storehook-server.ts` (startStorehook, one source, one no-op action, SQLite
  *    with synchronous=FULL and group commit), its own process;
  * 3. the load: `bench/load.ts`, a third process, closed loop with `--connections` keep-alive
@@ -19,7 +21,8 @@
  * server (a fresh schema, dropped afterwards). The server shares the 2 cores with the rest.
  *
  * Targets (2-core machine): storehook/baseline ≥ 0.5; p99 ≤ 10 ms at half load. A missed target
- * prints MISS; only errors (a child failing, an acknowledged event missing) exit non-zero.
+ * prints MISS; only errors (a child failing, an acknowledged event missing) exit non-zero. The
+ * floor's own ratio to the baseline shows how much of the target durability alone takes here.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -54,6 +57,10 @@ const flags = parseFlags(process.argv.slice(2), {
   /** 0 = measure half of the measured saturation throughput; otherwise this rate (req/s). */
   'half-rate': 0,
   'skip-baseline': 0,
+  /** 1 = also measure bench/floor-server.ts (SQLite stores only) … */
+  floor: 1,
+  /** … with storehook's indexes (`all`) or only those ingest and claims need (`minimal`). */
+  'floor-indexes': 'all',
   /** For investigation: the store's durability (`normal` skips the per-commit fsync) … */
   synchronous: 'full',
   /** … and the number of no-op actions (0: no runs are created, the worker stays idle). */
@@ -150,6 +157,25 @@ try {
     await stopChild(server.child)
   }
 
+  // ---- floor: durable, and nothing else ------------------------------------------------------
+  const withFloor = Boolean(flags.floor) && database.url.startsWith('sqlite:')
+  let floor: Phase | undefined
+  /** Runs the floor server through one phase; it must have stored every event it acknowledged. */
+  const floorPhase = async (name: string, rate: number, prefix: string): Promise<Phase> => {
+    const floorDir = join(tmp, prefix)
+    mkdirSync(floorDir)
+    const server = await startServer('./floor-server.ts', { BENCH_DIR: floorDir, BENCH_FLOOR_INDEXES: String(flags['floor-indexes']) })
+    children.push(server.child)
+    const phase = await load(name, server.child, server.url, { rate, prefix, ackedOut: join(tmp, `${prefix}.acked`) })
+    await stopChild(server.child, 'SIGKILL')
+    const probe = await openProbe(server.db!)
+    const { missing } = await probe.check('bench', readAcked(join(tmp, `${prefix}.acked`)))
+    await probe.close()
+    if (missing.length > 0) throw new Error(`the floor server lost ${missing.length} acknowledged events: it is not durable, so not a floor`)
+    return phase
+  }
+  if (withFloor) floor = await floorPhase(`floor${flags['floor-indexes'] === 'minimal' ? ' (minimal indexes)' : ''}, saturation`, 0, 'floor')
+
   // ---- storehook -----------------------------------------------------------------------------
   const benchDir = join(tmp, 'storehook')
   mkdirSync(benchDir)
@@ -183,6 +209,7 @@ try {
     baselineHalf = await load(`baseline, ${halfRate} req/s`, base.child, base.url, { rate: halfRate, prefix: 'basehalf', ackedOut: join(tmp, 'basehalf.acked') })
     await stopChild(base.child)
   }
+  const floorHalf = withFloor ? await floorPhase(`floor, ${halfRate} req/s`, halfRate, 'floorhalf') : undefined
 
   // ---- every acknowledged event is stored (storehook was stopped with SIGKILL) ------------------
   const after = await openProbe(database.url)
@@ -203,10 +230,12 @@ try {
   ]
   const rows = [['phase', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'server cores', 'load-gen cores']]
   if (baseline) rows.push(row(baseline, baseline.latencyMs))
+  if (floor) rows.push(row(floor, floor.latencyMs))
   rows.push(row(saturation, saturation.latencyMs))
   rows.push(row({ ...half, name: `${half.name} (from scheduled send)` }, half.scheduledLatencyMs!))
   rows.push(row({ ...half, name: `${half.name} (from actual send)` }, half.latencyMs))
   if (baselineHalf) rows.push(row({ ...baselineHalf, name: `${baselineHalf.name} (from scheduled send)` }, baselineHalf.scheduledLatencyMs!))
+  if (floorHalf) rows.push(row({ ...floorHalf, name: `${floorHalf.name} (from scheduled send)` }, floorHalf.scheduledLatencyMs!))
   console.log(`\n${table(rows)}\n`)
   console.log(`open-loop send lag (generator timer) against storehook: p50 ${fmt(half.sendLagMs!.p50, 2)} ms, p99 ${fmt(half.sendLagMs!.p99, 2)} ms`)
   if (flags.synchronous !== 'full' || !flags.actions) console.log(`NOTE: not the default setup (synchronous=${flags.synchronous}, actions=${flags.actions}); figures are for investigation only`)
@@ -215,6 +244,8 @@ try {
   const p99 = half.scheduledLatencyMs!.p99
   const targets = [['target', 'measured', 'goal', 'verdict']]
   if (baseline) targets.push(['storehook / baseline throughput', fmt(ratio, 2), '≥ 0.50', verdict(ratio >= 0.5)])
+  if (baseline && floor) targets.push(['(floor / baseline throughput)', fmt(floor.rps / baseline.rps, 2), '', ''])
+  if (floor) targets.push(['(storehook / floor throughput)', fmt(saturation.rps / floor.rps, 2), '', ''])
   targets.push([`storehook p99 ack latency at ${halfRate} req/s`, `${fmt(p99, 2)} ms`, '≤ 10 ms', verdict(p99 <= 10)])
   targets.push([
     'acknowledged events in the store (after SIGKILL)',
