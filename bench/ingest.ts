@@ -34,6 +34,7 @@ import {
   benchDatabase,
   cpuSeconds,
   drain,
+  dropSchema,
   fmt,
   machine,
   parseFlags,
@@ -43,6 +44,7 @@ import {
   table,
   verdict,
   waitForLine,
+  withSchema,
   type BenchDatabase,
   type Child,
   type LatencySummary,
@@ -61,6 +63,8 @@ const flags = parseFlags(process.argv.slice(2), {
   floor: 1,
   /** … with storehook's indexes (`all`) or only those ingest and claims need (`minimal`). */
   'floor-indexes': 'all',
+  /** … committing with `synchronous=FULL` (`full`) or fsyncing the WAL off the thread (`async`). */
+  'floor-sync': 'full',
   /** For investigation: the store's durability (`normal` skips the per-commit fsync) … */
   synchronous: 'full',
   /** … and the number of no-op actions (0: no runs are created, the worker stays idle). */
@@ -158,19 +162,22 @@ try {
   }
 
   // ---- floor: durable, and nothing else ------------------------------------------------------
-  const withFloor = Boolean(flags.floor) && database.url.startsWith('sqlite:')
+  const withFloor = Boolean(flags.floor)
   let floor: Phase | undefined
   /** Runs the floor server through one phase; it must have stored every event it acknowledged. */
   const floorPhase = async (name: string, rate: number, prefix: string): Promise<Phase> => {
     const floorDir = join(tmp, prefix)
     mkdirSync(floorDir)
-    const server = await startServer('./floor-server.ts', { BENCH_DIR: floorDir, BENCH_FLOOR_INDEXES: String(flags['floor-indexes']) })
+    // Its own file, or its own schema beside storehook's (dropped after the check).
+    const floorDb = database!.kind === 'sqlite' ? `sqlite:${join(floorDir, 'floor.db')}` : withSchema(database!.url, (schema) => `${schema}_${prefix}`)
+    const server = await startServer('./floor-server.ts', { BENCH_DIR: floorDir, BENCH_DB: floorDb, BENCH_FLOOR_INDEXES: String(flags['floor-indexes']), BENCH_FLOOR_SYNC: String(flags['floor-sync']) })
     children.push(server.child)
     const phase = await load(name, server.child, server.url, { rate, prefix, ackedOut: join(tmp, `${prefix}.acked`) })
     await stopChild(server.child, 'SIGKILL')
-    const probe = await openProbe(server.db!)
+    const probe = await openProbe(floorDb)
     const { missing } = await probe.check('bench', readAcked(join(tmp, `${prefix}.acked`)))
     await probe.close()
+    if (database!.kind === 'postgres') await dropSchema(floorDb)
     if (missing.length > 0) throw new Error(`the floor server lost ${missing.length} acknowledged events: it is not durable, so not a floor`)
     return phase
   }

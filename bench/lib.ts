@@ -233,6 +233,19 @@ export async function benchDatabase(spec: string, dir: string): Promise<BenchDat
   }
 }
 
+/** A `postgres://…?schema=NAME` URL with its schema renamed. */
+export function withSchema(url: string, rename: (schema: string) => string): string {
+  const renamed = new URL(url)
+  renamed.searchParams.set('schema', rename(renamed.searchParams.get('schema') ?? 'storehook'))
+  return renamed.toString()
+}
+
+/** Drops the schema a `postgres://…?schema=NAME` URL names, with everything in it. */
+export async function dropSchema(url: string): Promise<void> {
+  const schema = new URL(url).searchParams.get('schema') ?? 'storehook'
+  await withPostgres(url, (pool) => pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+}
+
 /** Runs `body` with a small `pg` pool on `url`. */
 async function withPostgres<T>(url: string, body: (pool: import('pg').Pool) => Promise<T>): Promise<T> {
   const pool = await pgPool(url)
@@ -244,12 +257,12 @@ async function withPostgres<T>(url: string, body: (pool: import('pg').Pool) => P
 }
 
 /** A small `pg` pool on a `--db` URL, without the parameters only storehook reads. */
-export async function pgPool(url: string): Promise<import('pg').Pool> {
+export async function pgPool(url: string, max = 2): Promise<import('pg').Pool> {
   const { default: pg } = await import('pg')
   const clean = new URL(url)
   clean.searchParams.delete('schema')
   clean.searchParams.delete('pool_max')
-  const pool = new pg.Pool({ connectionString: clean.toString(), max: 2 })
+  const pool = new pg.Pool({ connectionString: clean.toString(), max })
   // The server may go first (a throwaway cluster stopping); idle connections must not crash the bench.
   pool.on('error', () => {})
   return pool
