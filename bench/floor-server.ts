@@ -1,8 +1,8 @@
 /**
  * @module
  * The floor for `bench/ingest.ts`: the least a server can do and still keep storehook's promise
- * for one event, with storehook's own schema. It verifies the Standard Webhooks signature, parses
- * the JSON, and in one transaction per batch (group commit: what arrives while the previous batch
+ * for one event, with storehook's own schema. It verifies the Standard Webhooks signature and parses
+ * the JSON exactly as the baseline does (`bench/webhook-server.ts`), and in one transaction per batch (group commit: what arrives while the previous batch
  * commits) stores the event (deduplicated on source and id, payload and headers as JSON), its run
  * (started at once, with its first attempt) and the outcomes of the runs that ended since the last
  * commit; it answers 200 only after COMMIT, then runs a no-op handler for each new run.
@@ -26,21 +26,17 @@
  * Env: BENCH_SECRET (whsec_…), BENCH_DIR, BENCH_DB, BENCH_FLOOR_INDEXES, BENCH_FLOOR_SYNC.
  * Prints `{"url": …, "db": …}` when listening.
  */
-import { createSecretKey } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { verifyStandardWebhook } from '../src/sources/standard-webhooks/index.ts'
 import { migrate as migratePostgres } from '../src/store/postgres/migrations.ts'
 import { migrations } from '../src/store/sqlite/migrations.ts'
 import { pgPool } from './lib.ts'
+import { serveVerifiedEvents } from './webhook-server.ts'
 
-const secret = process.env.BENCH_SECRET
 const dir = process.env.BENCH_DIR
-if (!secret || !dir) throw new Error('BENCH_SECRET and BENCH_DIR are required')
-const keys = [createSecretKey(Buffer.from(secret.slice('whsec_'.length), 'base64'))]
-const LIMIT = 1024 * 1024
+if (!dir) throw new Error('BENCH_DIR is required')
 const WORKER = 'floor'
 const LEASE_MS = 5 * 60_000
 /** Indexes storehook keeps for the dashboard, the admin API and retention; no write reads them. */
@@ -200,49 +196,10 @@ function storedHeaders(headers: IncomingHttpHeaders): string {
   return JSON.stringify(kept)
 }
 
-const server = createServer((req, res) => {
-  const reply = (status: number, body: unknown) => {
-    const text = JSON.stringify(body)
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text)
-  }
-  if (req.method !== 'POST' || req.url !== '/events/bench') return reply(404, { error: 'no route' })
-  const chunks: Buffer[] = []
-  let length = 0
-  req.on('data', (chunk: Buffer) => {
-    length += chunk.length
-    if (length <= LIMIT) chunks.push(chunk)
-  })
-  req.on('end', () => {
-    if (length > LIMIT) return reply(413, { error: 'too large' })
-    const body = Buffer.concat(chunks, length)
-    const headers = { get: (name: string) => req.headers[name] as string | undefined } as unknown as Headers
-    let id: string
-    try {
-      id = verifyStandardWebhook({ headers, body, secrets: keys, now: Date.now() }).id
-    } catch (error) {
-      return reply(401, { error: (error as Error).message })
-    }
-    let payload: { type?: unknown }
-    try {
-      payload = JSON.parse(body.toString('utf8')) as { type?: unknown }
-    } catch {
-      return reply(400, { error: 'body is not valid JSON' })
-    }
-    const type = String(payload.type)
-    received.push({
-      id,
-      type,
-      payload,
-      headers: storedHeaders(req.headers),
-      answer: (duplicate) => reply(200, { received: 1, events: [{ id, type, duplicate, runs: duplicate ? 0 : 1 }] }),
-    })
+serveVerifiedEvents(
+  ({ id, type, payload, request, answer }) => {
+    received.push({ id, type, payload, headers: storedHeaders(request.headers), answer })
     schedule()
-  })
-})
-
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('unexpected server address')
-  console.log(JSON.stringify({ url: `http://127.0.0.1:${address.port}`, db: dbUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') }))
-})
-process.on('SIGTERM', () => server.close(() => process.exit(0)))
+  },
+  { db: dbUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') },
+)
