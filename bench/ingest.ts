@@ -5,7 +5,7 @@
  *
  * 1. baseline: `bench/baseline-server.ts` (verify + JSON.parse + 200, stores nothing), its own process;
  *    and the floor: `bench/floor-server.ts`, the least a server can do to store each event and its
- *    run durably and run a no-op handler, on storehook's schema (SQLite only; `--floor 0` skips it);
+ *    run durably and run a no-op handler, on storehook's schema and store (`--floor 0` skips it);
  * 2. storehook: `bench/storehook-server.ts` (startStorehook, one source, one no-op action, SQLite
  *    with synchronous=FULL and group commit), its own process;
  * 3. the load: `bench/load.ts`, a third process, closed loop with `--connections` keep-alive
@@ -59,7 +59,7 @@ const flags = parseFlags(process.argv.slice(2), {
   /** 0 = measure half of the measured saturation throughput; otherwise this rate (req/s). */
   'half-rate': 0,
   'skip-baseline': 0,
-  /** 1 = also measure bench/floor-server.ts (SQLite stores only) … */
+  /** 1 = also measure bench/floor-server.ts, on the same kind of store … */
   floor: 1,
   /** … with storehook's indexes (`all`) or only those ingest and claims need (`minimal`). */
   'floor-indexes': 'all',
