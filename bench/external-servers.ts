@@ -21,6 +21,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { commerceLayerKey, verifyCommerceLayerSignature } from '../src/sources/commerce-layer/signature.ts'
+import { readBody } from './lib.ts'
 
 const role = process.argv[2]
 const secret = process.env.BENCH_CL_SECRET
@@ -34,18 +35,12 @@ if (role === 'baseline') {
     const reply = (status: number, text: string) =>
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text)
     if (req.method !== 'POST' || req.url !== '/external/price') return reply(404, '{"success":false}')
-    const chunks: Buffer[] = []
-    let received = 0
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length
-      if (received <= LIMIT) chunks.push(chunk)
-    })
-    req.on('end', () => {
-      if (received > LIMIT) return reply(413, '{"success":false}')
+    readBody(req, LIMIT, (body) => {
+      if (body === null) return reply(413, '{"success":false}')
       // A minimal Headers look-alike: the baseline pays no WHATWG Headers construction.
       const headers = { get: (name: string) => req.headers[name] as string | undefined } as unknown as Headers
       try {
-        verifyCommerceLayerSignature({ headers, body: Buffer.concat(chunks, received), secrets })
+        verifyCommerceLayerSignature({ headers, body, secrets })
       } catch {
         return reply(401, '{"success":false,"error":{"code":"INVALID_SIGNATURE","message":"bad signature"}}')
       }

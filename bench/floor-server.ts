@@ -2,10 +2,11 @@
  * @module
  * The floor for `bench/ingest.ts`: the least a server can do and still keep storehook's promise
  * for one event, with storehook's own schema. It verifies the Standard Webhooks signature and parses
- * the JSON exactly as the baseline does (`bench/webhook-server.ts`), and in one transaction per batch (group commit: what arrives while the previous batch
- * commits) stores the event (deduplicated on source and id, payload and headers as JSON), its run
- * (started at once, with its first attempt) and the outcomes of the runs that ended since the last
- * commit; it answers 200 only after COMMIT, then runs a no-op handler for each new run.
+ * the JSON exactly as the baseline does (`bench/webhook-server.ts`). Then, in one transaction per
+ * batch (group commit: what arrives while the previous batch commits), it stores the event
+ * (deduplicated on source and id, payload and redacted headers as JSON), its run (started at once,
+ * with its first attempt) and the outcomes of the runs that ended since the last commit. It answers
+ * 200 only after COMMIT, then runs a no-op handler for each new run.
  *
  * Stores:
  * - SQLite (the default), on the main thread: `synchronous=FULL`, or with `BENCH_FLOOR_SYNC=async`
@@ -26,10 +27,10 @@
  * Env: BENCH_SECRET (whsec_…), BENCH_DIR, BENCH_DB, BENCH_FLOOR_INDEXES, BENCH_FLOOR_SYNC.
  * Prints `{"url": …, "db": …}` when listening.
  */
-import type { IncomingHttpHeaders } from 'node:http'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
+import { redactHeaders } from '../src/core/redact.ts'
 import { migrate as migratePostgres } from '../src/store/postgres/migrations.ts'
 import { migrations } from '../src/store/sqlite/migrations.ts'
 import { pgPool } from './lib.ts'
@@ -190,15 +191,9 @@ async function run(runId: number, { id, type, payload }: Received): Promise<void
   schedule()
 }
 
-function storedHeaders(headers: IncomingHttpHeaders): string {
-  const kept: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) kept[name] = String(value)
-  return JSON.stringify(kept)
-}
-
 serveVerifiedEvents(
   ({ id, type, payload, request, answer }) => {
-    received.push({ id, type, payload, headers: storedHeaders(request.headers), answer })
+    received.push({ id, type, payload, headers: JSON.stringify(redactHeaders(request.headers as Record<string, string>)), answer })
     schedule()
   },
   { db: dbUrl.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') },

@@ -163,7 +163,6 @@ try {
 
   // ---- floor: durable, and nothing else ------------------------------------------------------
   const withFloor = Boolean(flags.floor)
-  let floor: Phase | undefined
   /** Runs the floor server through one phase; it must have stored every event it acknowledged. */
   const floorPhase = async (name: string, rate: number, prefix: string): Promise<Phase> => {
     const floorDir = join(tmp, prefix)
@@ -181,7 +180,7 @@ try {
     if (missing.length > 0) throw new Error(`the floor server lost ${missing.length} acknowledged events: it is not durable, so not a floor`)
     return phase
   }
-  if (withFloor) floor = await floorPhase(`floor${flags['floor-indexes'] === 'minimal' ? ' (minimal indexes)' : ''}, saturation`, 0, 'floor')
+  const floor = withFloor ? await floorPhase(`floor${flags['floor-indexes'] === 'minimal' ? ' (minimal indexes)' : ''}, saturation`, 0, 'floor') : undefined
 
   // ---- storehook -----------------------------------------------------------------------------
   const benchDir = join(tmp, 'storehook')

@@ -7,7 +7,23 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
+import type { IncomingMessage } from 'node:http'
 import { createInterface } from 'node:readline'
+
+/**
+ * Collects a request's raw body for the bare baselines: `done` gets it, or null once it passed
+ * `limit` bytes (the rest is read and dropped). A callback rather than a promise, so that a
+ * baseline pays no extra microtask per request.
+ */
+export function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | null) => void): void {
+  const chunks: Buffer[] = []
+  let received = 0
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length
+    if (received <= limit) chunks.push(chunk)
+  })
+  req.on('end', () => done(received > limit ? null : Buffer.concat(chunks, received)))
+}
 
 /** Parses `--name value` and `--name=value` flags; unknown names are an error naming the known ones. */
 export function parseFlags<T extends Record<string, string | number>>(argv: string[], defaults: T): T {

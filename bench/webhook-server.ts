@@ -11,6 +11,7 @@
 import { createSecretKey } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { verifyStandardWebhook } from '../src/sources/standard-webhooks/index.ts'
+import { readBody } from './lib.ts'
 
 const LIMIT = 1024 * 1024
 
@@ -38,15 +39,8 @@ export function serveVerifiedEvents(handle: (event: VerifiedEvent) => void, extr
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text)
     }
     if (req.method !== 'POST' || req.url !== '/events/bench') return reply(404, { error: 'no route' })
-    const chunks: Buffer[] = []
-    let received = 0
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length
-      if (received <= LIMIT) chunks.push(chunk)
-    })
-    req.on('end', () => {
-      if (received > LIMIT) return reply(413, { error: 'too large' })
-      const body = Buffer.concat(chunks, received)
+    readBody(req, LIMIT, (body) => {
+      if (body === null) return reply(413, { error: 'too large' })
       const headers = { get: (name: string) => req.headers[name] as string | undefined } as unknown as Headers
       let id: string
       try {
